@@ -1,0 +1,17 @@
+"""Neural networks written once for both engines: pick one with ``backend="scalar"`` or ``"tensor"``.
+
+>>> from naivegrad import nn
+>>> model = nn.MLP(2, [16, 16, 1], backend="scalar", seed=0)
+>>> loss = nn.hinge_loss(model([[0.5, 1.0], [1.0, -0.5]]), [1, -1]); loss.backward()
+"""
+
+from .backend import BACKENDS
+from .layers import MLP, Layer, Linear, Neuron, ReLU, Sequential, Sigmoid, Tanh
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss, nll_loss
+from .module import Module
+from .serialization import load, save
+
+__all__ = [
+    "BACKENDS", "Module", "Linear", "Neuron", "Layer", "MLP", "ReLU", "Tanh", "Sigmoid", "Sequential",
+    "mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss", "save", "load",
+]

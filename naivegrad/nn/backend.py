@@ -1,0 +1,199 @@
+"""The two engines seen from ``nn``: how a parameter is stored, how a layer computes, how data goes in and out.
+
+Layers are written once against this small interface; ``ScalarBackend`` and ``TensorBackend`` implement it.
+
+- scalar: a parameter is a numpy object array of ``Value``s with the state dict's shape; a batch travels
+  between layers as a ``ScalarBatch`` (a list of rows, each a list of Values or numbers), and a neuron is one
+  fused ``dot`` node.
+- tensor: a parameter is a ``Tensor``; a batch is a Tensor of shape (B, features) and a layer is one matmul.
+"""
+
+import numpy as np
+
+from ..scalar import Value
+from ..scalar import dot as _dot
+from ..scalar import sum as _vsum
+
+__all__ = ["get_backend", "ScalarBackend", "TensorBackend", "ScalarBatch", "BACKENDS"]
+
+BACKENDS = ("scalar", "tensor")
+
+
+def _tensor_class():
+    # Imported lazily: the scalar engine must work even where the tensor engine is not loaded.
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+class ScalarBatch(list):
+    """Rows of a batch on the scalar engine, as passed between layers.
+
+    ``single`` remembers that the user gave one 1-D sample, so the output is unwrapped the micrograd way.
+    """
+
+    __slots__ = ("single",)
+
+    def __init__(self, rows, single=False):
+        super().__init__(rows)
+        self.single = single
+
+
+def _is_number(x):
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, (bool, np.bool_, complex))
+
+
+class ScalarBackend:
+    """Parameters as object arrays of ``Value``s (float64); math as fused ``dot`` nodes."""
+
+    name = "scalar"
+
+    def check_dtype(self, dtype):
+        if dtype is not None and np.dtype(dtype) != np.float64:
+            raise ValueError(f"the scalar backend computes in float64; got dtype={np.dtype(dtype).name}")
+        return np.dtype(np.float64)
+
+    # -- parameters
+    def parameter(self, array, dtype):
+        flat = [Value(float(v)) for v in np.asarray(array, dtype=np.float64).ravel().tolist()]
+        out = np.empty(len(flat), dtype=object)
+        out[:] = flat
+        return out.reshape(np.shape(array))
+
+    def flat(self, param):
+        return param.ravel().tolist()
+
+    def to_numpy(self, param):
+        return np.array([v.data for v in param.ravel().tolist()], dtype=np.float64).reshape(param.shape)
+
+    def grad_numpy(self, param):
+        return np.array([v.grad for v in param.ravel().tolist()], dtype=np.float64).reshape(param.shape)
+
+    def assign(self, param, array):
+        for v, x in zip(param.ravel().tolist(), np.asarray(array, dtype=np.float64).ravel().tolist()):
+            v.data = x
+
+    def zero_grad(self, param):
+        for v in param.ravel().tolist():
+            v.grad = 0.0
+
+    # -- data in and out
+    def to_input(self, x, dtype):
+        if isinstance(x, ScalarBatch):
+            return x
+        if isinstance(x, Value) or _is_number(x):
+            return ScalarBatch([[x]], single=True)
+        if isinstance(x, np.ndarray) and x.dtype != object:
+            if x.ndim == 0:
+                return ScalarBatch([[float(x)]], single=True)
+            rows = x.astype(np.float64, copy=False)
+            if rows.ndim == 1:
+                return ScalarBatch([rows.tolist()], single=True)
+            # Images and other N-d samples stay arrays per row (conv layers index them).
+            return ScalarBatch(rows.tolist() if rows.ndim == 2 else list(rows), single=False)
+        if isinstance(x, (list, tuple, np.ndarray)):
+            if len(x) and isinstance(x[0], (list, tuple, np.ndarray)):
+                return ScalarBatch([_row(r) for r in x], single=False)
+            return ScalarBatch([_row(x)], single=True)
+        raise TypeError(f"scalar backend input must be a number, Value, list or array, got {type(x).__name__}")
+
+    def to_output(self, batch):
+        rows = [r[0] if len(r) == 1 else list(r) for r in batch]
+        return rows[0] if batch.single else rows
+
+    # -- math
+    def linear(self, x, weight, bias):
+        rows = weight.tolist()
+        bs = bias.tolist() if bias is not None else [None] * len(rows)
+        return ScalarBatch([[_dot(w, r, b) for w, b in zip(rows, bs)] for r in x], x.single)
+
+    def neuron(self, x, weight, bias):
+        w = weight.tolist()
+        b = bias.item() if bias is not None else None
+        return ScalarBatch([[_dot(w, r, b)] for r in x], x.single)
+
+    def activation(self, x, name):
+        return ScalarBatch([[getattr(_as_value(v), name)() for v in r] for r in x], x.single)
+
+
+def _row(r):
+    if isinstance(r, np.ndarray) and r.dtype != object:
+        return r.astype(np.float64, copy=False).tolist()
+    out = list(r)
+    for v in out:
+        if not (isinstance(v, Value) or _is_number(v)):
+            raise TypeError(f"scalar backend inputs must be numbers or Values, got {type(v).__name__}: {v!r}")
+    return out
+
+
+def _as_value(v):
+    return v if isinstance(v, Value) else Value(v)
+
+
+class TensorBackend:
+    """Parameters as ``Tensor``s (float32 by default); a layer is one matmul plus a broadcast bias."""
+
+    name = "tensor"
+
+    def check_dtype(self, dtype):
+        dt = np.dtype(np.float32 if dtype is None else dtype)
+        if dt not in (np.float32, np.float64):
+            raise ValueError(f"the tensor backend supports float32 and float64; got dtype={dt.name}")
+        return dt
+
+    def parameter(self, array, dtype):
+        return _tensor_class()(np.array(array, dtype=dtype), requires_grad=True)
+
+    def flat(self, param):
+        return [param]
+
+    def to_numpy(self, param):
+        return param.data.copy()
+
+    def grad_numpy(self, param):
+        g = param.grad
+        return np.zeros_like(param.data) if g is None else np.array(g, copy=True)
+
+    def assign(self, param, array):
+        param.data[...] = array
+
+    def zero_grad(self, param):
+        param.grad = None
+
+    def to_input(self, x, dtype):
+        Tensor = _tensor_class()
+        if isinstance(x, Tensor):
+            return x
+        if isinstance(x, Value) or (isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)):
+            raise TypeError("tensor backend got scalar-engine Values; convert the model with model.to('scalar')")
+        return Tensor(np.asarray(x, dtype=dtype), requires_grad=False)
+
+    def to_output(self, x):
+        return x
+
+    def linear(self, x, weight, bias):
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    def neuron(self, x, weight, bias):
+        out = x @ weight
+        return out if bias is None else out + bias
+
+    def activation(self, x, name):
+        return getattr(x, name)()
+
+
+_BACKENDS = {"scalar": ScalarBackend(), "tensor": TensorBackend()}
+
+
+def get_backend(name):
+    """The backend object for ``"scalar"`` or ``"tensor"``; a clear ValueError for anything else."""
+    try:
+        return _BACKENDS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}") from None
+
+
+def sum_values(values):
+    """Sum of Values as one fused node (used by the scalar losses)."""
+    return _vsum(values)
