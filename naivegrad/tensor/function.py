@@ -1,0 +1,182 @@
+'''Ops as ``Function`` subclasses: a forward on numpy arrays and, next to it, the rules that differentiate it.
+
+Every tensor op (``+``, ``matmul``, ``sum``, ``logsoftmax``...) is written this way, and users add their own
+ops the same way, as with ``torch.autograd.Function``::
+
+    import numpy as np
+    from naivegrad.tensor import Function, Tensor
+
+    class Cube(Function):
+        """x ** 3, elementwise."""
+
+        @staticmethod
+        def forward(ctx, x):              # numpy arrays in, a numpy array out
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad_output):   # one gradient per positional input (None where not needed)
+            (x,) = ctx.saved_tensors
+            return grad_output * 3 * x * x
+
+        @staticmethod
+        def jvp(ctx, x_tangent):           # forward mode (optional): tangents in, the output's tangent out
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * x_tangent
+
+    y = Cube.apply(Tensor([1.0, 2.0]))    # Tensor([1., 8.]); y.sum().backward() gives x.grad == [3., 12.]
+
+The contract:
+
+- ``apply(*args, **kwargs)`` passes ``Tensor`` arguments to ``forward`` as their ``.data`` arrays and other
+  positional arguments (numbers, arrays, None) as they are; keyword arguments are options, never
+  differentiated. ``forward`` returns one numpy array, which becomes the output Tensor.
+- ``ctx.needs_input_grad`` has one bool per positional argument (already set when ``forward`` runs), and
+  ``backward`` returns one gradient per positional argument, in order: an array of that input's shape, or None
+  (for non-Tensors, and wherever ``needs_input_grad`` is False: skip gradients nobody needs). A one-input op
+  may return the bare array.
+- ``forward`` stores what the derivative rules need with ``ctx.save_for_backward(*arrays)`` or as plain
+  attributes (``ctx.axis = axis``). Store it whether or not a gradient is needed: the forward-mode rule
+  ``jvp`` reads the same context, and forward mode runs even under ``no_grad``.
+- Gradients flowing into an input are cast to that input's dtype by the engine (a float32 leaf always gets a
+  float32 ``.grad``), and numpy floating-point warnings are silenced inside ``forward``, ``backward`` and
+  ``jvp``: results follow IEEE-754 (inf, nan) as in PyTorch.
+- The graph is recorded only when grad mode is on (see ``naivegrad.no_grad``) and some Tensor argument
+  requires grad; otherwise the output is a plain Tensor with ``requires_grad=False``.
+'''
+
+import numpy as np
+
+from ..grad_mode import _state as _grad_state
+from .tensor import Tensor, _make
+
+__all__ = ["Context", "Function", "quiet"]
+
+# numpy keeps its floating-point error policy in a context variable; setting it directly silences the
+# warnings of one op for ~0.1 us, where ``with np.errstate(all="ignore")`` costs ~1 us per op.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _fp_policy
+
+    with np.errstate(all="ignore"):
+        _QUIET = _fp_policy.get()
+except (ImportError, AttributeError):  # pragma: no cover - numpy 1.x: the public, slower way
+
+    class _ErrstateShim:
+        def set(self, _):
+            e = np.errstate(all="ignore")
+            e.__enter__()
+            return e
+
+        def reset(self, e):
+            e.__exit__(None, None, None)
+
+    _fp_policy, _QUIET = _ErrstateShim(), None
+
+
+class quiet:
+    """``with quiet():`` runs numpy with floating-point warnings silenced (IEEE nan and inf, no noise)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self):
+        self._token = _fp_policy.set(_QUIET)
+        return self
+
+    def __exit__(self, *exc):
+        _fp_policy.reset(self._token)
+        return False
+
+
+class Context:
+    """What one application of a ``Function`` remembers: its inputs, and whatever its forward saved.
+
+    ``ctx.save_for_backward(*arrays)`` / ``ctx.saved_tensors``, ``ctx.needs_input_grad`` (a bool per
+    positional input), and any attribute a forward wants to set. The output Tensor keeps its context as
+    ``_ctx``; ``ctx.fn`` is the Function class and ``ctx.parents`` the positional inputs (Tensors, or None
+    for constants). After a ``backward`` without ``retain_graph`` the saved arrays are released.
+    """
+
+    # Class-level defaults: apply() sets only what differs, which keeps the per-op cost low.
+    saved_tensors = ()
+    needs_input_grad = ()
+    parents = ()
+    fn = None
+    released = False
+
+    def save_for_backward(self, *arrays):
+        """Keep ``arrays`` (numpy arrays, or None) for ``backward``/``jvp``, as ``ctx.saved_tensors``."""
+        self.saved_tensors = arrays
+
+    def release(self):
+        """Drop the saved arrays and attributes (done by ``backward`` unless ``retain_graph=True``)."""
+        fn, parents, needs = self.fn, self.parents, self.needs_input_grad
+        self.__dict__.clear()
+        self.fn, self.parents, self.needs_input_grad = fn, parents, needs
+        self.released = True
+
+    def __repr__(self):
+        name = self.fn.__name__ if self.fn is not None else "?"
+        return f"<Context of {name}{' (released)' if self.released else ''}>"
+
+
+class Function:
+    """Base class of every tensor op: subclass it, write static ``forward``/``backward`` (and ``jvp``).
+
+    See the module docstring for the contract and an example; call ``MyOp.apply(...)``, never
+    ``forward`` directly.
+    """
+
+    @staticmethod
+    def forward(ctx, *inputs, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError(f"{ctx.fn.__name__} has no backward rule")
+
+    @staticmethod
+    def jvp(ctx, *input_tangents):
+        raise NotImplementedError(f"{ctx.fn.__name__} has no forward-mode (jvp) rule yet")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run the op on Tensors (and constants), recording the graph when a gradient may be needed."""
+        ctx = Context()
+        ctx.fn = cls
+        arrays = []
+        needs = []
+        requires = tangent = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                if a.requires_grad:
+                    requires = True
+                if a.tangent is not None:
+                    tangent = True
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = requires and _grad_state.enabled
+        if record:
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        out_tangent = None
+        tok = _fp_policy.set(_QUIET)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+            if tangent:
+                out_tangent = cls.jvp(ctx, *[a.tangent if isinstance(a, Tensor) else None for a in args])
+        finally:
+            _fp_policy.reset(tok)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if record:
+            ctx.parents = tuple(a if isinstance(a, Tensor) else None for a in args)
+            t = _make(out, True, ctx)
+        else:
+            t = _make(out, False, None)
+        if out_tangent is not None:
+            t.tangent = out_tangent
+        return t

@@ -1,0 +1,355 @@
+"""Elementwise ops with numpy broadcasting: the scalar engine's set, plus maximum, minimum, clip and where.
+
+Derivatives equal the scalar engine's local derivatives (the reference), written in the same form so
+that the two engines agree to the last bit where they can: relu'(0) = 0, abs'(0) = 0, d/dx x**0 = 0,
+d/db a**b = 0 where a == 0 and b >= 0. Every gradient of a broadcast operand goes through ``unbroadcast``.
+A positional operand may be a Python float (a constant: ``t * 2.0``), which gets no gradient.
+"""
+
+import numpy as np
+
+from ..function import Function
+from ..shapes import unbroadcast
+
+__all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
+           "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
+
+_shape = np.shape
+
+
+class Add(Function):
+    """a + b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(Function):
+    """a - b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(Function):
+    """a * b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        a, b = ctx.saved_tensors
+        return (unbroadcast(b * g, _shape(a)) if na else None, unbroadcast(a * g, _shape(b)) if nb else None)
+
+
+class Div(Function):
+    """a / b, with IEEE results for a zero divisor (±inf, or nan for 0/0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        q = np.true_divide(a, b)
+        ctx.save_for_backward(a, b, q)
+        return q
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        a, b, q = ctx.saved_tensors
+        # As the scalar engine: d/da = 1/b, d/db = -(q/b), each times g.
+        ga = unbroadcast(_recip(b) * g, _shape(a)) if na else None
+        gb = unbroadcast(-(q / b) * g, _shape(b)) if nb else None
+        return ga, gb
+
+
+def _recip(b):
+    """1 / b with IEEE results; a Python float stays one (a numpy float64 scalar would upcast float32)."""
+    r = np.true_divide(1.0, b)
+    return r if type(r) is np.ndarray else float(r)
+
+
+def _dpow(a, b):
+    """d/da a**b: b * a**(b - 1), taken as 0 where b == 0 (PyTorch's convention, as the scalar engine)."""
+    if np.ndim(b) == 0:
+        return np.zeros_like(a) if b == 0 else b * np.power(a, b - 1)
+    return np.where(b == 0, 0.0, b * np.power(a, b - 1))
+
+
+class Pow(Function):
+    """a ** b (real results: nan where the real power does not exist, ±inf on overflow)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        a, b, out = ctx.saved_tensors
+        ga = unbroadcast(_dpow(a, b) * g, _shape(a)) if na else None
+        gb = None
+        if nb:
+            # a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0), as PyTorch.
+            local = np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+            gb = unbroadcast(local.astype(out.dtype, copy=False) * g, _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    """-x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    """|x|, with abs'(0) = 0 (and 0 at nan, as the scalar engine)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        sign = (x > 0).astype(g.dtype)
+        sign -= x < 0
+        return sign * g
+
+
+class Exp(Function):
+    """e ** x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return out * g
+
+
+class Log(Function):
+    """Natural log: log(0) = -inf, log(x < 0) = nan."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.true_divide(1.0, x) * g
+
+
+class Sqrt(Function):
+    """Square root (nan below 0); its derivative 0.5 / sqrt(x) is inf at 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return np.true_divide(0.5, out) * g
+
+
+class Tanh(Function):
+    """Hyperbolic tangent; derivative 1 - tanh(x)**2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (1.0 - out * out) * g
+
+
+class Sigmoid(Function):
+    """1 / (1 + e**-x), two-branched so that exp never overflows; derivative s * (1 - s)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))  # e**x for x < 0 and e**-x for x >= 0: never above 1
+        out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (out * (1.0 - out)) * g
+
+
+class Relu(Function):
+    """max(x, 0), nan kept; relu'(0) = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        # out > 0 exactly where x > 0 (nan compares False in both): the scalar engine's local derivative.
+        return g * (out > 0)
+
+
+class Sin(Function):
+    """Sine; derivative cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return np.cos(x) * g
+
+
+class Cos(Function):
+    """Cosine; derivative -sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -np.sin(x) * g
+
+
+class Maximum(Function):
+    """Elementwise max(a, b), nan propagated. Gradient: to the larger operand; on a tie each operand gets
+    half (PyTorch's convention for ``torch.maximum``)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _tie_split(ctx, g, a, b, np.less, np.greater)
+
+
+class Minimum(Function):
+    """Elementwise min(a, b), nan propagated. Gradient: to the smaller operand; on a tie each operand gets
+    half (PyTorch's convention for ``torch.minimum``)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _tie_split(ctx, g, a, b, np.greater, np.less)
+
+
+def _tie_split(ctx, g, a, b, a_loses, b_loses):
+    na, nb = ctx.needs_input_grad
+    tie = np.equal(a, b)
+    half = g * 0.5
+    ga = gb = None
+    if na:
+        ga = unbroadcast(np.where(tie, half, np.where(a_loses(a, b), 0.0, g)).astype(g.dtype, copy=False),
+                         _shape(a))
+    if nb:
+        gb = unbroadcast(np.where(tie, half, np.where(b_loses(a, b), 0.0, g)).astype(g.dtype, copy=False),
+                         _shape(b))
+    return ga, gb
+
+
+class Clip(Function):
+    """x limited to [min, max] (keyword options; either may be None). Gradient 1 where
+    min <= x <= max, bounds included, else 0 (PyTorch's ``clamp``)."""
+
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both (both are None)")
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        return g * inside
+
+
+class Where(Function):
+    """``where(condition, a, b)``: a where condition is true, else b; condition (a bool array) gets no
+    gradient, a gets the gradient where it was chosen and b elsewhere."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        c = np.asarray(condition)
+        if c.dtype != bool:
+            c = c != 0
+        ctx.save_for_backward(c)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.where(c, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        _, na, nb = ctx.needs_input_grad
+        (c,) = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(np.where(c, g, zero), sa) if na else None
+        gb = unbroadcast(np.where(c, zero, g), sb) if nb else None
+        return None, ga, gb

@@ -1,0 +1,49 @@
+"""Shape helpers shared by the ops: undoing broadcasting in gradients, and checking axis arguments."""
+
+import operator
+
+import numpy as np
+
+__all__ = ["unbroadcast", "normalize_axes", "normalize_axis"]
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, giving an array of ``shape``.
+
+    The gradient of a broadcast operand is the sum of the gradients of all the copies broadcasting made:
+    every binary op passes its output gradient through this helper, once per operand.
+
+    >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
+    [[12.0], [12.0]]
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
+    )
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return out.reshape(shape)
+
+
+def normalize_axis(axis, ndim, shape, what):
+    """``axis`` (an int, negative counting from the end) as a non-negative int, or a ValueError naming it."""
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{what}: axis must be an int, got {type(axis).__name__}: {axis!r}") from None
+    if not -ndim <= a < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
+    return a + ndim if a < 0 else a
+
+
+def normalize_axes(axis, ndim, shape, what):
+    """``axis`` (None, an int or a tuple of ints) as a sorted tuple of distinct non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(normalize_axis(a, ndim, shape, what) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{what}: repeated axis in {axis!r} for a tensor of shape {tuple(shape)}")
+        return tuple(sorted(axes))
+    return (normalize_axis(axis, ndim, shape, what),)
