@@ -35,7 +35,7 @@ def download(url, path, md5=None, size=None, *, timeout=TIMEOUT, progress=True):
     """Download ``url`` to ``path``; with ``md5``/``size`` given, keep it only if both match.
 
     Network errors propagate (``urllib.error.URLError``, ``TimeoutError``, ...); a mismatch raises
-    ``ChecksumError``. Either way nothing is left at ``path`` or in its folder.
+    ``ChecksumError`` saying what differed. Either way nothing is left at ``path`` or in its folder.
 
     >>> download("https://example.org/file.gz", "/tmp/file.gz", md5="...")   # doctest: +SKIP
     """
@@ -62,9 +62,9 @@ def download(url, path, md5=None, size=None, *, timeout=TIMEOUT, progress=True):
             out.flush()
             os.fsync(out.fileno())
         if size is not None and received != size:
-            raise ChecksumError(f"{url}: received {received} bytes, expected {size}")
+            raise ChecksumError(f"received {received} bytes, expected {size}")
         if md5 is not None and h.hexdigest() != md5:
-            raise ChecksumError(f"{url}: md5 {h.hexdigest()}, expected {md5}")
+            raise ChecksumError(f"md5 {h.hexdigest()}, expected {md5}")
         os.replace(tmp, path)
     except BaseException:
         # BaseException: a Ctrl-C mid-download must not leave a .part file behind either.

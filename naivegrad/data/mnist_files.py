@@ -124,14 +124,16 @@ def _fetch(names, folder, progress):
         return [(name, str(folder), f"cannot create the cache folder: {e}") for name in names]
     for name in names:
         size, md5 = KNOWN_FILES[name]
+        attempts = []
         for mirror in MIRRORS:
             url = mirror + name
             try:
                 _download.download(url, folder / name, md5=md5, size=size, progress=progress)
                 break
             except _NETWORK_ERRORS as e:
-                failures.append((name, url, str(getattr(e, "reason", None) or e)))
+                attempts.append((name, url, str(getattr(e, "reason", None) or e)))
         else:
+            failures += attempts
             break  # one file unobtainable is enough: do not wait on the network for the rest
     return failures
 

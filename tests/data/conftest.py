@@ -70,7 +70,7 @@ def isolated_data_env(monkeypatch, tmp_path):
     return tmp_path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_mnist_dir():
     """The folder of the real t10k files, or a skip saying why the test cannot run here."""
     names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
