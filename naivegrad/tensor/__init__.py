@@ -10,11 +10,11 @@
 """
 
 from .tensor import (
-    Tensor, zeros, ones, eye, randn, uniform, arange, where, maximum, minimum,
+    Tensor, zeros, ones, eye, randn, uniform, arange, where, maximum, minimum, concatenate, cat, stack,
 )
 from .function import Function, Context
 from .shapes import unbroadcast
 from .ops import REGISTRY
 
 __all__ = ["Tensor", "Function", "Context", "REGISTRY", "unbroadcast", "zeros", "ones", "eye", "randn",
-           "uniform", "arange", "where", "maximum", "minimum"]
+           "uniform", "arange", "where", "maximum", "minimum", "concatenate", "cat", "stack"]

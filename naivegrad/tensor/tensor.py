@@ -15,7 +15,8 @@ import numpy as np
 
 from ..grad_mode import _state as _grad_state
 
-__all__ = ["Tensor", "zeros", "ones", "eye", "randn", "uniform", "arange", "where", "maximum", "minimum"]
+__all__ = ["Tensor", "zeros", "ones", "eye", "randn", "uniform", "arange", "where", "maximum", "minimum",
+           "concatenate", "cat", "stack"]
 
 _new = object.__new__
 _float32 = np.dtype(np.float32)
@@ -392,6 +393,127 @@ class Tensor:
         """log(sum(exp(self))) over ``axis``, computed stably."""
         return LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
+    # ------------------------------------------------------------------ matrix products
+    def matmul(self, other):
+        """self @ other with numpy's rules (1-D, 2-D, batched); a ValueError names both shapes on mismatch."""
+        return MatMul.apply(self, other if type(other) is Tensor else _operand(other))
+
+    __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return MatMul.apply(_operand(other), self)
+
+    def dot(self, other):
+        """The seed's name for ``matmul``."""
+        return MatMul.apply(self, other if type(other) is Tensor else _operand(other))
+
+    # ------------------------------------------------------------------ activations along an axis
+    def softmax(self, axis=-1):
+        """exp(self) / sum(exp(self)) along ``axis``, stable for large logits."""
+        return Softmax.apply(self, axis=axis)
+
+    def logsoftmax(self, axis=-1):
+        """log(softmax(self)) along ``axis``, computed as self - logsumexp(self) (seed name)."""
+        return LogSoftmax.apply(self, axis=axis)
+
+    log_softmax = logsoftmax
+
+    # ------------------------------------------------------------------ movement
+    def reshape(self, *shape):
+        """The same elements in a new shape: ``t.reshape(2, -1)`` or ``t.reshape((2, -1))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes start_dim..end_dim merged into one (PyTorch's ``flatten``; all of them by default)."""
+        shape = self.data.shape
+        if not shape:
+            return Reshape.apply(self, shape=(1,))
+        s = normalize_axis(start_dim, len(shape), shape, "flatten")
+        e = normalize_axis(end_dim, len(shape), shape, "flatten")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {shape})")
+        merged = 1
+        for n in shape[s:e + 1]:
+            merged *= n
+        return Reshape.apply(self, shape=shape[:s] + (merged,) + shape[e + 1:])
+
+    def transpose(self, *axes):
+        """Axes reordered. No argument reverses them (numpy); two axes are swapped (PyTorch's
+        ``transpose(dim0, dim1)``); ndim axes are a permutation (numpy). For a matrix all three agree."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            return Transpose.apply(self, axes=None)
+        nd = self.data.ndim
+        if len(axes) == 2 and nd != 2:
+            i, j = (normalize_axis(a, nd, self.shape, "transpose") for a in axes)
+            perm = list(range(nd))
+            perm[i], perm[j] = j, i
+            return Transpose.apply(self, axes=tuple(perm))
+        return Transpose.apply(self, axes=axes)
+
+    def permute(self, *dims):
+        """Axes in the order ``dims`` (a permutation of range(ndim)), as PyTorch's ``permute``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return Transpose.apply(self, axes=dims)
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (the transpose of a matrix)."""
+        return Transpose.apply(self, axes=None)
+
+    def expand(self, *shape):
+        """A broadcast view of a larger shape; -1 keeps a size (PyTorch's ``expand``)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Expand.apply(self, shape=shape)
+
+    def broadcast_to(self, shape):
+        """numpy's name for ``expand``."""
+        return Expand.apply(self, shape=tuple(shape))
+
+    def squeeze(self, axis=None):
+        """Size-1 axes removed (all, or ``axis``: an int or a tuple, each of size 1)."""
+        return Squeeze.apply(self, axis=axis)
+
+    def unsqueeze(self, axis):
+        """A size-1 axis inserted at ``axis``."""
+        return Unsqueeze.apply(self, axis=axis)
+
+    def pad(self, pad_width, value=0.0):
+        """Constant padding with numpy's ``pad_width`` forms: ``t.pad(1)``, ``t.pad(((0, 0), (1, 2)))``."""
+        return Pad.apply(self, pad_width=pad_width, value=value)
+
+    def __getitem__(self, index):
+        """numpy indexing: ints, slices, None, Ellipsis, bool masks and integer arrays (repeats accumulate)."""
+        return GetItem.apply(self, index=_index(index))
+
+    # ------------------------------------------------------------------ convolution (naivegrad.tensor.ops.conv)
+    def conv2d(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        """2-D convolution of an NCHW input with an OIHW weight, as ``torch.nn.functional.conv2d``."""
+        from .ops import conv
+
+        return conv.conv2d(self, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+    def max_pool2d(self, kernel_size, stride=None, padding=0):
+        """Max pooling over NCHW windows, as ``torch.nn.functional.max_pool2d``."""
+        from .ops import conv
+
+        return conv.max_pool2d(self, kernel_size, stride=stride, padding=padding)
+
+    def avg_pool2d(self, kernel_size, stride=None, padding=0):
+        """Average pooling over NCHW windows, as ``torch.nn.functional.avg_pool2d``."""
+        from .ops import conv
+
+        return conv.avg_pool2d(self, kernel_size, stride=stride, padding=padding)
+
+    def maxpool2x2(self):
+        """The seed's 2x2 max pooling (stride 2)."""
+        return self.max_pool2d(2)
+
 
 def _check_grad(grad, t):
     if isinstance(grad, Tensor):
@@ -533,6 +655,51 @@ def where(condition, a, b):
     return Where.apply(np.asarray(condition), _operand(a), _operand(b))
 
 
+def concatenate(tensors, axis=0):
+    """Tensors joined along an existing axis (all shapes equal except along ``axis``)."""
+    return Concatenate.apply(*[_operand_tensor(t) for t in _sequence(tensors, "concatenate")], axis=axis)
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0):
+    """Tensors of equal shape joined along a new axis."""
+    return Stack.apply(*[_operand_tensor(t) for t in _sequence(tensors, "stack")], axis=axis)
+
+
+def _sequence(tensors, what):
+    if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{what} needs a sequence of tensors, got {type(tensors).__name__}")
+    return list(tensors)
+
+
+def _operand_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
+
+
+def _index(index):
+    """Tensors inside an index become arrays (integral float data as integers, since Tensors are float)."""
+    if isinstance(index, tuple):
+        if any(isinstance(i, (Tensor, list)) for i in index):
+            return tuple(_index_part(i) for i in index)
+        return index
+    return _index_part(index)
+
+
+def _index_part(i):
+    if isinstance(i, Tensor):
+        d = i.data
+        if d.dtype.kind == "f":
+            if not np.all(np.isfinite(d)) or np.any(d != np.round(d)):
+                raise IndexError(f"a tensor used as an index must hold whole numbers, got {_short(d)}")
+            return d.astype(np.intp)
+        return d
+    if isinstance(i, list):
+        return np.asarray(i)
+    return i
+
+
 def maximum(a, b):
     """Elementwise max (see ``Tensor.maximum``)."""
     return Maximum.apply(_operand(a), _operand(b))
@@ -550,3 +717,9 @@ from .ops.elementwise import (  # noqa: E402
     Tanh, Where,
 )
 from .ops.reduce import LogSumExp, Max, Mean, Min, Sum  # noqa: E402
+from .ops.linalg import MatMul  # noqa: E402
+from .ops.activation import LogSoftmax, Softmax  # noqa: E402
+from .ops.movement import (  # noqa: E402
+    Concatenate, Expand, GetItem, Pad, Reshape, Squeeze, Stack, Transpose, Unsqueeze,
+)
+from .shapes import normalize_axis  # noqa: E402
