@@ -25,8 +25,10 @@ class DataLoader:
     iteration stopped: a full pass is one epoch, and breaking out mid-epoch then iterating again resumes
     that epoch (one iterator at a time). ``len(loader)`` is the number of batches in a full epoch.
 
-    >>> loader = DataLoader(X, y, batch_size=32, shuffle=True, seed=0)   # doctest: +SKIP
-    >>> for xb, yb in loader: ...                                      # one epoch
+    >>> X, y = np.zeros((100, 2)), np.arange(100)
+    >>> loader = DataLoader(X, y, batch_size=32, shuffle=True, seed=0)
+    >>> [len(yb) for xb, yb in loader]                 # one epoch; iterate again for the next
+    [32, 32, 32, 4]
     """
 
     def __init__(self, *arrays, batch_size=1, shuffle=False, seed=None, drop_last=False):

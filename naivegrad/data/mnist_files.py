@@ -58,12 +58,17 @@ def cache_dir():
 
 def _search_path(data_dir):
     """The folders to look in, in order, each with where it came from (for the error message)."""
-    folders = []
+    candidates = []
     for where, value in (("data_dir", data_dir), (f"${ENV_VAR}", os.environ.get(ENV_VAR) or None)):
         if value is not None:
-            folders.append((where, Path(value)))
-            folders.append((where, Path(value) / "mnist"))
-    folders.append(("cache", cache_dir()))
+            folder = Path(value).expanduser()
+            candidates += [(where, folder), (where, folder / "mnist")]
+    candidates.append(("cache", cache_dir()))
+    folders, seen = [], set()
+    for where, folder in candidates:  # data_dir and $NAIVEGRAD_DATA may name the same folder
+        if folder not in seen:
+            seen.add(folder)
+            folders.append((where, folder))
     return folders
 
 
@@ -140,7 +145,8 @@ def _fetch(names, folder, progress):
 
 def _not_found(split, folders, failures, tried_download):
     names = [base + ".gz" for base in FILES[split]]
-    lines = [f"MNIST {split!r} split not found" + (" and could not be downloaded." if tried_download else ".")]
+    tail = " and could not be downloaded." if tried_download else " (download=False: no download tried)."
+    lines = [f"MNIST {split!r} split not found" + tail]
     lines.append("Put these files (gzip-compressed as the mirrors serve them, or decompressed without .gz):")
     lines += [f"    {name}" for name in names]
     lines.append("into one of these folders, searched in this order:")
@@ -165,9 +171,8 @@ def mnist(split="train", data_dir=None, *, download=True, progress=True):
     network, ``progress=False`` hides the download progress bar. Raises ``CorruptDataError`` for a bad file
     and ``FileNotFoundError`` (saying which files to put where) when the files cannot be found or fetched.
 
-    >>> images, labels = mnist("test", data_dir="../shared/data/mnist")   # doctest: +SKIP
-    >>> images.shape, images.dtype, labels[:5].tolist()
-    ((10000, 28, 28), dtype('uint8'), [7, 2, 1, 0, 4])
+    Example: ``images, labels = mnist("test", data_dir="../shared/data/mnist")`` gives images of shape
+    (10000, 28, 28) and labels starting 7, 2, 1, 0, 4. For training, scale: ``images / 255.0``.
     """
     if split not in FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -192,9 +197,7 @@ def mnist_t10k_split(data_dir=None, n_train=8000, **kwargs):
     Returns ``(train_images, train_labels), (heldout_images, heldout_labels)``; the default is 8,000 / 2,000, the
     split every accuracy in naivegrad's README is measured on. Keyword arguments go to ``mnist``.
 
-    >>> (x_train, y_train), (x_held, y_held) = mnist_t10k_split("../shared/data/mnist")   # doctest: +SKIP
-    >>> len(x_train), len(x_held)
-    (8000, 2000)
+    Example: ``(x_train, y_train), (x_held, y_held) = mnist_t10k_split("../shared/data/mnist")``.
     """
     images, labels = mnist("test", data_dir, **kwargs)
     if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or not 0 < n_train < len(images):

@@ -19,7 +19,7 @@ def expected_counts(n, k):
 
 
 @pytest.mark.parametrize("make", ALL, ids=lambda f: f.__name__)
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(n=sizes, seed=seeds)
 def test_shapes_dtypes_and_labels(make, n, seed):
     X, y = make(n, seed=seed)
@@ -30,7 +30,7 @@ def test_shapes_dtypes_and_labels(make, n, seed):
     assert set(y.tolist()) <= set(range(k))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(n=sizes, seed=seeds)
 def test_two_class_sets_split_like_scikit_learn(n, seed):
     # scikit-learn: the first class (label 0) gets n // 2, the second the rest.
@@ -39,7 +39,7 @@ def test_two_class_sets_split_like_scikit_learn(n, seed):
         assert np.bincount(y, minlength=2).tolist() == [n // 2, n - n // 2]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(n=sizes, k=st.integers(1, 7), seed=seeds)
 def test_multi_class_sets_are_balanced(n, k, seed):
     _, y = spirals(n, classes=k, seed=seed)

@@ -17,7 +17,7 @@ def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("idx")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(
     data=st.data(),
     dtype=st.sampled_from(DTYPES),

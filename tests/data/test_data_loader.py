@@ -37,7 +37,7 @@ def make(c):
                       seed=c["seed"], drop_last=c["drop_last"])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(c=configs)
 def test_one_epoch_yields_each_sample_once(c):
     loader = make(c)
@@ -59,7 +59,7 @@ def test_one_epoch_yields_each_sample_once(c):
         assert loader.epoch == epoch + 1 and loader.batch_index == 0
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(c=configs, k=st.integers(0, 30), more=st.integers(1, 30))
 def test_resume_from_state_dict_gives_the_uninterrupted_batches(c, k, more):
     uninterrupted = ids(take(make(c), k + more))

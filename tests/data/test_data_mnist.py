@@ -342,7 +342,7 @@ def test_ctrl_c_mid_download_leaves_no_partial_file(served, monkeypatch):
 
 def test_download_false_never_opens_a_url(served, monkeypatch):
     fake = network(monkeypatch, {MIRROR_A + n: served[n] for n in names()})
-    with pytest.raises(FileNotFoundError, match=r"'test' split not found\.\n"):
+    with pytest.raises(FileNotFoundError, match=r"'test' split not found \(download=False: no download tried\)\.\n"):
         mnist("test", download=False)
     assert fake.calls == []
 
@@ -368,3 +368,16 @@ def test_download_function_checks_size_and_md5(tmp_path, monkeypatch):
     download("https://h.invalid/f", target, md5=hashlib.md5(body).hexdigest(), size=1000, progress=False)
     assert target.read_bytes() == body
     assert os.listdir(tmp_path) == ["f"]
+
+
+def test_data_dir_may_start_with_a_tilde(kit, tmp_path):
+    images, _ = kit.write_mnist(tmp_path / "home" / "digits", n=2)
+    np.testing.assert_array_equal(mnist("test", data_dir="~/digits")[0], images)
+
+
+def test_a_folder_named_twice_is_listed_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAIVEGRAD_DATA", str(tmp_path / "d"))
+    with pytest.raises(FileNotFoundError) as info:
+        mnist("test", data_dir=tmp_path / "d", download=False)
+    message = str(info.value)
+    assert message.count(f"{tmp_path / 'd'}  [") == 1 and message.count(f"{tmp_path / 'd' / 'mnist'}  [") == 1

@@ -84,5 +84,5 @@ def test_a_flipped_byte_is_rejected(real_mnist_dir, tmp_path):
 
 
 def test_no_train_files_here_and_no_network(real_mnist_dir):
-    with pytest.raises(FileNotFoundError, match=r"(?s)'train' split not found\..*train-images-idx3-ubyte\.gz"):
+    with pytest.raises(FileNotFoundError, match=r"(?s)'train' split not found .*train-images-idx3-ubyte\.gz"):
         mnist("train", data_dir=real_mnist_dir, download=False)
