@@ -35,10 +35,16 @@ def _flat_values(pred):
     return out
 
 
-def _rows(pred):
-    """Scalar logits as a list of rows (lists of Values); one sample's logits become one row."""
+def _rows(pred, n_labels):
+    """Scalar logits as a list of rows (lists of Values).
+
+    A flat list of Values is one sample's logits, unless there is one label per Value: then it is a batch of
+    single-output rows (micrograd unwraps one-element outputs, so both arrive as flat lists).
+    """
+    if isinstance(pred, Value):
+        return [[pred]]
     if isinstance(pred, (list, tuple)) and pred and all(isinstance(p, Value) for p in pred):
-        return [list(pred)]
+        return [[p] for p in pred] if n_labels == len(pred) != 1 else [list(pred)]
     rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in pred]
     for r in rows:
         for v in r:
@@ -139,7 +145,7 @@ def nll_loss(log_probs, labels):
         y = _labels(np.atleast_1d(labels), lp.shape[0])
         _check_classes(y, lp.shape[1])
         return -lp[np.arange(lp.shape[0]), y].mean()
-    rows = _rows(log_probs)
+    rows = _rows(log_probs, np.size(labels))
     y = _labels(np.atleast_1d(labels), len(rows))
     _check_classes(y, len(rows[0]))
     return -vsum([r[c] for r, c in zip(rows, y.tolist())]) * (1.0 / len(rows))
@@ -158,5 +164,5 @@ def cross_entropy(logits, labels):
     if _is_tensor(logits):
         lg = logits if logits.ndim == 2 else logits.reshape(1, -1)
         return nll_loss(lg.log_softmax(axis=1), labels)
-    rows = _rows(logits)
+    rows = _rows(logits, np.size(labels))
     return nll_loss([_log_softmax_values(r) for r in rows], labels)
