@@ -79,3 +79,8 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         return self
+
+    def __call__(self, func):
+        # As a decorator it applies during calls only (as in PyTorch): undo the switch __init__ just made.
+        _state.enabled = self._saved.pop()
+        return super().__call__(func)

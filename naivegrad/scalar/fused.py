@@ -7,7 +7,7 @@ scalar engine's MLP fast while every derivative stays a plain float.
 
 import builtins
 
-from .value import Value, _new, _ids
+from .value import Value, _const, _new, _ids
 from ..grad_mode import _state as _grad_state
 
 __all__ = ["sum", "dot"]
@@ -40,19 +40,14 @@ def sum(values, start=0.0):
 
     >>> naivegrad.scalar.sum([a, b, 2.0])    # one node; d/da = d/db = 1
     """
-    total = start.data if type(start) is Value else float(start)
+    total = start.data if type(start) is Value else _num(start, "naivegrad.scalar.sum")
     prev = [start] if type(start) is Value else []
     for v in values:
         if type(v) is Value:
             total += v.data
             prev.append(v)
-        elif isinstance(v, (int, float)):
-            total += v
         else:
-            try:
-                total += float(v)
-            except (TypeError, ValueError):
-                _check(v, "naivegrad.scalar.sum")
+            total += _num(v, "naivegrad.scalar.sum")
     return _fused(total, prev, (1.0,) * len(prev), "sum")
 
 
@@ -87,12 +82,9 @@ def dot(ws, xs, bias=None):
     return _fused(total, prev, local, "dot")
 
 
-def _num(x):
-    if isinstance(x, float):
-        return x
-    if isinstance(x, (int,)) or (hasattr(x, "__float__") and not isinstance(x, (str, bytes, complex))):
-        try:
-            return float(x)
-        except (TypeError, ValueError):
-            pass
-    _check(x, "naivegrad.scalar.dot")
+def _num(x, what="naivegrad.scalar.dot"):
+    # The same rule as Value's operators: real numbers only, as exact floats ("3" and complex are errors).
+    c = _const(x)
+    if c is None:
+        _check(x, what)
+    return c

@@ -46,7 +46,7 @@ def _node(data, prev, local, op):
 
 def _const(x):
     """A plain real number as a float, or None: a constant operand gets no node of its own (as in PyTorch)."""
-    if isinstance(x, float):
+    if type(x) is float:  # not isinstance: a numpy float64 must become a float, or numpy arithmetic leaks in
         return x
     if isinstance(x, Real):
         return float(x)
