@@ -26,8 +26,11 @@ _SCALAR, _TENSOR = "Value", "Tensor"
 
 
 def _type_name(x):
+    """``float``, ``Value``, but ``torch.Tensor`` and ``numpy.ndarray``: other libraries' types by full name."""
     t = type(x)
-    return t.__name__ if t.__module__ in ("builtins", None) else f"{t.__module__}.{t.__qualname__}"
+    if t.__module__ in ("builtins", None) or t.__module__.startswith("naivegrad."):
+        return t.__name__
+    return f"{t.__module__}.{t.__qualname__}"
 
 
 def _is_tensor(p):
@@ -285,7 +288,7 @@ class Optimizer:
             try:
                 self._check_group(candidate)
             except (TypeError, ValueError) as e:
-                raise type(e)(f"state dict, parameter group {gi}: {e}") from None
+                raise type(e)(f"param_groups.{gi}: {e}") from None
             new_hypers.append({k: candidate[k] for k in self.defaults})
 
             sizes_key = f"param_groups.{gi}.sizes"
@@ -333,7 +336,7 @@ class Optimizer:
 
         unexpected = sorted(set(sd) - used)
         if unexpected:
-            raise KeyError(f"unexpected key {unexpected[0]!r} in the optimizer state dict"
+            raise KeyError(f"unexpected key {unexpected[0]!r} in the state dict for this {type(self).__name__}"
                            + (f" (and {len(unexpected) - 1} more)" if len(unexpected) > 1 else ""))
         for group, hyper in zip(self.param_groups, new_hypers):
             group.update(hyper)
