@@ -7,6 +7,7 @@ oldest value, ``v0_op`` the op that made it), so the same graph always gives the
 
 import math
 import re
+import unicodedata
 from numbers import Real
 
 from .graph import operands, read_graph
@@ -15,6 +16,7 @@ from .labels import get_label
 __all__ = ["to_dot"]
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
+_UNSAFE = {"Cc", "Cs", "Zl", "Zp"}
 _LOOSE_SPACE = re.compile(r"^ | (?= )|(?<= ) | $")
 
 
@@ -105,11 +107,12 @@ def _fields(node, name):
 
 
 def _text(s):
-    """Any string made printable on one line: control characters become visible escapes."""
+    """Any string made safe on one line: control characters, line breaks and lone surrogates (which UTF-8
+    cannot encode) become visible escapes such as ``\\n``."""
     s = str(s)
     if s.isprintable():
         return s
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in _UNSAFE else c for c in s)
 
 
 def _quote(s):
