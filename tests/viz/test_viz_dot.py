@@ -14,47 +14,7 @@ from naivegrad.scalar import Value
 from naivegrad.viz import get_label, set_label, to_dot
 
 from viz_dot_parser import drawing, parse_dot
-from viz_graphs import build, close, distances, reachable, recipes
-
-
-def named(text):
-    """The drawing in terms of box names: (box names, {box name: op label}, Counter of named edges)."""
-    d = drawing(text)
-    box_name = {bid: fields[0] for bid, fields in d.boxes.items()}
-    assert len(set(box_name.values())) == len(box_name), "box names must be unique in these tests"
-    produces = {}
-    for (tail, head), k in d.edges.items():
-        if tail in d.ops:
-            assert head in d.boxes and k == 1 and tail not in produces, (tail, head)
-            produces[tail] = head
-    assert set(produces) == set(d.ops), "every op node makes exactly one value"
-
-    def name(nid):
-        if nid in d.boxes:
-            return box_name[nid]
-        if nid in d.ops:
-            return "op:" + box_name[produces[nid]]
-        return nid
-
-    edges = Counter()
-    for (tail, head), k in d.edges.items():
-        edges[name(tail), name(head)] += k
-    ops = {box_name[produces[o]]: label for o, label in d.ops.items()}
-    return set(box_name.values()), ops, edges
-
-
-def expected(root, names):
-    """What the drawing must show, computed from the graph itself."""
-    boxes, ops, edges = set(), {}, Counter()
-    for v in reachable(root):
-        n = names[id(v)]
-        boxes.add(n)
-        if v._prev:
-            ops[n] = v._op
-            edges["op:" + n, n] += 1
-            for c in v._prev:
-                edges[names[id(c)], "op:" + n] += 1
-    return boxes, ops, edges
+from viz_graphs import build, close, distances, expected, named, reachable, recipes
 
 
 def drawn_with_names(pool, root, **kw):

@@ -5,9 +5,12 @@ ones (Values or Tensors alike), so the pool's order is the creation order.
 """
 
 import math
-from collections import deque
+from collections import Counter, deque
+from decimal import Decimal
 
 from hypothesis import strategies as st
+
+from viz_dot_parser import drawing
 
 BINARY = {
     "+": lambda a, b: a + b,
@@ -99,9 +102,50 @@ def distances(root):
 
 def close(shown, x):
     """``shown`` (a number as the drawing printed it) agrees with ``x`` to the 4 digits it shows."""
-    shown = float(shown)
+    shown = Decimal(shown)  # exact: "1.798e+308" is beyond the largest float but is a fine rounding
     if math.isnan(x):
-        return math.isnan(shown)
+        return shown.is_nan()
     if math.isinf(x):
-        return shown == x
-    return abs(shown - x) <= 5e-5 + 5e-4 * abs(x)
+        return shown == Decimal(x)
+    x = Decimal(x)
+    return abs(shown - x) <= Decimal("5e-5") + Decimal("5e-4") * abs(x)
+
+
+def named(text):
+    """The drawing in terms of box names: (box names, {box name: op label}, Counter of named edges)."""
+    d = drawing(text)
+    box_name = {bid: fields[0] for bid, fields in d.boxes.items()}
+    assert len(set(box_name.values())) == len(box_name), "box names must be unique in these tests"
+    produces = {}
+    for (tail, head), k in d.edges.items():
+        if tail in d.ops:
+            assert head in d.boxes and k == 1 and tail not in produces, (tail, head)
+            produces[tail] = head
+    assert set(produces) == set(d.ops), "every op node makes exactly one value"
+
+    def name(nid):
+        if nid in d.boxes:
+            return box_name[nid]
+        if nid in d.ops:
+            return "op:" + box_name[produces[nid]]
+        return nid
+
+    edges = Counter()
+    for (tail, head), k in d.edges.items():
+        edges[name(tail), name(head)] += k
+    ops = {box_name[produces[o]]: label for o, label in d.ops.items()}
+    return set(box_name.values()), ops, edges
+
+
+def expected(root, names):
+    """What the drawing must show, computed from the graph itself."""
+    boxes, ops, edges = set(), {}, Counter()
+    for v in reachable(root):
+        n = names[id(v)]
+        boxes.add(n)
+        if v._prev:
+            ops[n] = v._op
+            edges["op:" + n, n] += 1
+            for c in v._prev:
+                edges[names[id(c)], "op:" + n] += 1
+    return boxes, ops, edges
