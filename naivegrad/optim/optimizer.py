@@ -179,32 +179,39 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for gi, (group, kind, state) in enumerate(zip(self.param_groups, self._kinds, self._states)):
-            params = group["params"]
             if kind == _SCALAR:
-                n = len(params)
-                p = np.fromiter((v.data for v in params), np.float64, n)
-                g = np.fromiter((v.grad for v in params), np.float64, n)
-                state["step"] += 1
-                self._update(p, g, state, group)
-                for v, x in zip(params, p.tolist()):
-                    v.data = x
-                continue
-            for i, (t, st) in enumerate(zip(params, state)):
-                g = t.grad
-                if g is None:
-                    continue
-                if not isinstance(g, np.ndarray):
-                    g = getattr(g, "data", g)  # a grad that is itself a Tensor
-                    if not isinstance(g, np.ndarray):
-                        raise TypeError(f"parameter {i} of group {gi}: grad is a {_type_name(t.grad)}, "
-                                        "not a numpy array")
-                p = t.data
-                if g.shape != p.shape:
-                    raise ValueError(f"parameter {i} of group {gi}: grad has shape {g.shape} but data has "
-                                     f"shape {p.shape}")
-                st["step"] += 1
-                self._update(p, g, st, group)
+                self._step_values(group["params"], state, group)
+            else:
+                self._step_tensors(gi, group["params"], state, group)
         return loss
+
+    def _step_values(self, params, state, group):
+        """One step of a group of Values: gather data and grads into float64 vectors, update, write back."""
+        n = len(params)
+        p = np.fromiter((v.data for v in params), np.float64, n)
+        g = np.fromiter((v.grad for v in params), np.float64, n)
+        state["step"] += 1
+        self._update(p, g, state, group)
+        for v, x in zip(params, p.tolist()):
+            v.data = x
+
+    def _step_tensors(self, gi, params, states, group):
+        """One step of a group of Tensors, each updated in place; those without a gradient are skipped."""
+        for i, (t, st) in enumerate(zip(params, states)):
+            g = t.grad
+            if g is None:
+                continue
+            if not isinstance(g, np.ndarray):
+                g = getattr(g, "data", g)  # a grad that is itself a Tensor
+                if not isinstance(g, np.ndarray):
+                    raise TypeError(f"parameter {i} of group {gi}: grad is a {_type_name(t.grad)}, "
+                                    "not a numpy array")
+            p = t.data
+            if g.shape != p.shape:
+                raise ValueError(f"parameter {i} of group {gi}: grad has shape {g.shape} but data has "
+                                 f"shape {p.shape}")
+            st["step"] += 1
+            self._update(p, g, st, group)
 
     def zero_grad(self, set_to_none=True):
         """Reset gradients: a Value's grad to 0.0; a Tensor's to None (PyTorch's default), or zeros if

@@ -291,3 +291,16 @@ def test_old_module_name_and_repr():
     assert optimizer.SGD is optim.SGD and optimizer.RMSProp is optim.RMSProp and optimizer.Adam is optim.Adam
     r = repr(optim.Adam([Value(1.0), Value(2.0)], lr=0.5))
     assert r.startswith("Adam(") and "lr=0.5" in r and "2 Values" in r
+
+
+@pytest.mark.parametrize("make_opt", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p, lr=0.1)],
+                         ids=["SGD", "Adam"])
+def test_value_grad_with_a_graph_is_read_as_its_number(make_opt):
+    """After backward(create_graph=True) a grad is a Value; the step uses its number and data stays a float."""
+    x, y = Value(3.0), Value(3.0)
+    (x * x * x).backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    y.grad = x.grad.data
+    make_opt([x]).step()
+    make_opt([y]).step()
+    assert type(x.data) is float and x.data == y.data != 3.0
