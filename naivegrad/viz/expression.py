@@ -79,7 +79,7 @@ def _parse(expr):
         text = (e.text or "").strip()
         raise ValueError(f"graph expression: invalid syntax{where}: {text!r} ({e.msg})") from None
     except (RecursionError, MemoryError):
-        raise ValueError("graph expression is nested too deeply") from None
+        raise ValueError("graph expression is nested too deeply (or chains too many operators) to parse") from None
     except ValueError as e:  # e.g. a NUL byte
         raise ValueError(f"graph expression cannot be parsed: {e}") from None
 
