@@ -56,6 +56,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(g, p.dtype)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                buf += g if dampening == 0 else (1 - dampening) * g
             g = g + momentum * buf if group["nesterov"] else buf
         p -= group["lr"] * g
