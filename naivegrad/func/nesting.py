@@ -1,0 +1,53 @@
+"""Which transforms are running right now (per thread), so that nesting them is either right or refused.
+
+Nesting is where autodiff libraries return wrong numbers silently: an inner derivative computed as plain
+floats looks like a constant to the outer transform. Each transform records itself here while it calls the
+user's function, and the inner one checks what it may do:
+
+- scalar engine: reverse mode (grad, vjp, jacrev, hessian, hvp) may nest in anything: its gradients are
+  Values with a graph whenever an outer transform is running. Forward mode (jvp, jacfwd) must be outermost:
+  a Value carries one float tangent, which reverse mode cannot differentiate and which an outer forward mode
+  would share. So ``jacfwd(jacrev(f))`` and ``jvp(grad(f), ...)`` work, ``jacrev(jacfwd(f))`` raises.
+- tensor engine: nothing nests: its backward and jvp rules compute numpy arrays, never Tensors with a graph.
+"""
+
+import threading
+from contextlib import contextmanager
+
+__all__ = ["running", "active"]
+
+
+class _Levels(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_levels = _Levels()
+
+
+def active(engine):
+    """The modes ("forward" / "reverse") of the transforms of ``engine`` running now, outermost first."""
+    return [mode for eng, mode, _ in _levels.stack if eng == engine]
+
+
+@contextmanager
+def running(engine, mode, name):
+    """Mark transform ``name`` (of ``engine``, in ``mode``) as running while its body calls the user's f."""
+    outer = [n for eng, _, n in _levels.stack if eng == engine]
+    if outer and engine == "tensor":
+        raise NotImplementedError(
+            f"{name} inside {outer[-1]} on the tensor engine: its derivatives are numpy arrays without a "
+            f"graph, so a derivative cannot be differentiated again; use the scalar engine (pass lists of "
+            f"floats) for higher-order derivatives"
+        )
+    if outer and engine == "scalar" and mode == "forward":
+        raise NotImplementedError(
+            f"{name} inside {outer[-1]} on the scalar engine: forward mode must be the outermost transform "
+            f"(a Value carries one float tangent, which cannot be differentiated again or shared by two "
+            f"forward transforms); e.g. jacfwd(jacrev(f)) or jvp(grad(f), ...), not jacrev(jacfwd(f))"
+        )
+    _levels.stack.append((engine, mode, name))
+    try:
+        yield
+    finally:
+        _levels.stack.pop()

@@ -1,0 +1,283 @@
+"""jvp, vjp, grad, jacrev, jacfwd, hessian, hvp: function transforms, named and shaped as in torch.func / JAX.
+
+Each one flattens the differentiated arguments to leaves, picks the engine they belong to, and asks that
+engine to run f forward with tangents (forward mode) or to run it and pull cotangents back (reverse mode).
+"""
+
+import numbers
+
+import numpy as np
+
+from .nesting import active
+from .scalar_engine import ScalarEngine
+from .tensor_engine import TensorEngine
+from .trees import LEAF, engine_of, flatten
+
+__all__ = ["jvp", "vjp", "grad", "jacrev", "jacfwd", "hessian", "hvp"]
+
+_ENGINES = {"scalar": ScalarEngine(), "tensor": TensorEngine()}
+
+
+# ---------------------------------------------------------------------------- arguments
+def _argnums(argnums, nargs, name):
+    """(tuple of non-negative argument indices, True if a single int was given)."""
+    single = isinstance(argnums, numbers.Integral) and not isinstance(argnums, bool)
+    nums = (argnums,) if single else argnums
+    if not isinstance(nums, (tuple, list)) or not nums:
+        raise TypeError(f"{name}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    out = []
+    for a in nums:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{name}: argnums must be ints, got {type(a).__name__}: {a!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{name}: argnums {a} is out of range for f called with {nargs} positional "
+                             f"argument(s)")
+        out.append(int(a) % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: argnums {argnums!r} repeats an argument")
+    return tuple(out), single
+
+
+def _specs(args, argnums, name):
+    """The engine of the differentiated arguments and their (leaves, tree), one per argnum."""
+    specs = [flatten(args[a], f"{name}: argument {a}") for a in argnums]
+    engine = _ENGINES[engine_of([v for leaves, _ in specs for v in leaves], name)]
+    for a, (leaves, tree) in zip(argnums, specs):
+        engine.check_primal(leaves, tree, name, a)
+    return engine, specs
+
+
+def _as_args(primals, tangents, name):
+    """Primals and tangents as tuples of positional arguments: a tuple is the arguments, anything else the
+    single argument (so ``jvp(f, [1.0, 2.0], [1.0, 0.0])`` calls ``f`` with one list)."""
+    if isinstance(primals, tuple):
+        if not isinstance(tangents, tuple) or len(tangents) != len(primals):
+            raise ValueError(f"{name}: primals is a tuple of {len(primals)} arguments, so the tangents must be "
+                             f"a tuple of as many, got {type(tangents).__name__} "
+                             f"{len(tangents) if isinstance(tangents, tuple) else ''}".rstrip())
+        return primals, tangents, False
+    return (primals,), (tangents,), True
+
+
+def _scalar_output(engine, pull, name):
+    if engine.name == "scalar":
+        if pull.out_tree != LEAF:
+            raise ValueError(f"{name}: f must return a single Value (a scalar), got "
+                             f"{len(pull.out_leaves)} Values in a {pull.out_tree[0]}")
+        return [1.0]
+    out = pull.out_leaves[0]
+    if pull.out_tree != LEAF or out.data.size != 1:
+        shape = out.shape if pull.out_tree == LEAF else "a list/tuple of Tensors"
+        raise ValueError(f"{name}: f must return a Tensor with one element, got {shape}")
+    return [np.ones(out.shape, dtype=out.dtype)]
+
+
+# ---------------------------------------------------------------------------- forward mode
+def jvp(f, primals, tangents):
+    """Forward mode: ``(f(*primals), J @ tangents)``, the Jacobian-vector product, in one evaluation of f.
+
+    ``primals`` is a tuple of f's arguments (anything else is the single argument), ``tangents`` the same
+    structure. Floats and lists of floats run on the scalar engine (tangents are floats, returned in the
+    output's nesting); numpy arrays and Tensors on the tensor engine (tangents are arrays).
+
+    >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.5), (1.0, 0.0))      # (Value(0.958...), sin(0.5))
+    """
+    prim, tans, _ = _as_args(primals, tangents, "jvp")
+    argnums = tuple(range(len(prim)))
+    engine, specs = _specs(prim, argnums, "jvp")
+    tan_leaves = [engine.tangent_leaves(t, tree, leaves, "jvp", f"tangent {i}")
+                  for i, (t, (leaves, tree)) in enumerate(zip(tans, specs))]
+    output, _, out_tree, out_t = engine.forward(f, prim, argnums, specs, tan_leaves, "jvp")
+    return output, engine.tangent_result(out_t, out_tree)
+
+
+def jacfwd(f, argnums=0):
+    """The Jacobian of f by forward mode: one evaluation of f per input number (cheap for few inputs).
+
+    ``jacfwd(f)(x)`` has shape ``output.shape + x.shape``, as a numpy float array; with a tuple ``argnums``,
+    a tuple of Jacobians. On the scalar engine f takes Values (a list of floats arrives as a list of Values)
+    and returns a Value or a (nested) list of them; on the tensor engine a Tensor in, one Tensor out.
+
+    >>> jacfwd(lambda v: [v[0] * v[1], v[0].sin()])([1.0, 2.0])     # array([[2., 1.], [cos 1, 0.]])
+    """
+
+    def jacfwd_f(*args):
+        nums, single = _argnums(argnums, len(args), "jacfwd")
+        engine, specs = _specs(args, nums, "jacfwd")
+        in_shapes = [engine.in_shape(leaves, tree, "jacfwd") for leaves, tree in specs]
+        columns = [[] for _ in specs]
+        out_info = None
+        for i, ((leaves, _), shape) in enumerate(zip(specs, in_shapes)):
+            for index in np.ndindex(*shape):
+                tans = [[None] * len(lv) for lv, _ in specs]
+                if engine.name == "scalar":
+                    tans[i][int(np.ravel_multi_index(index, shape)) if shape else 0] = 1.0
+                else:
+                    t = np.zeros(shape, dtype=_float_dtype(leaves[0]))
+                    t[index] = 1.0
+                    tans[i] = [t]
+                _, out_leaves, out_tree, out_t = engine.forward(f, args, nums, specs, tans, "jacfwd",
+                                                                record=False)
+                out_info = _same_output(out_info, out_leaves, out_tree, "jacfwd")
+                columns[i].append(out_t if engine.name == "scalar" else out_t[0])
+        if out_info is None:  # no input numbers at all: one evaluation for the output's shape
+            _, out_leaves, out_tree, _ = engine.forward(f, args, nums, specs, [[None] * len(lv) for lv, _ in specs],
+                                                        "jacfwd", record=False)
+            out_info = (out_leaves, out_tree)
+        out_shape = engine.out_shape(*out_info, "jacfwd")
+        jacs = tuple(engine.jacobian(cols, out_shape, shape, by_rows=False)
+                     for cols, shape in zip(columns, in_shapes))
+        return jacs[0] if single else jacs
+
+    return jacfwd_f
+
+
+def _float_dtype(x):
+    dt = np.asarray(x.data if hasattr(x, "requires_grad") else x).dtype
+    return dt if dt.kind == "f" else np.float64
+
+
+def _same_output(info, out_leaves, out_tree, name):
+    if info is not None and (len(info[0]) != len(out_leaves) or info[1] != out_tree):
+        raise ValueError(f"{name}: f returned outputs of different structure for different tangents")
+    return (out_leaves, out_tree)
+
+
+# ---------------------------------------------------------------------------- reverse mode
+def vjp(f, *primals):
+    """Reverse mode: ``(f(*primals), vjp_fn)`` where ``vjp_fn(u)`` gives ``u @ J``, one per primal (a tuple).
+
+    ``u`` has the structure of f's output (a float for a Value, nested lists or an array for a list of
+    Values, an array for a Tensor). ``vjp_fn`` may be called many times; each call is one backward pass.
+    Gradients come back shaped like the primals: Values on the scalar engine, Tensors on the tensor engine.
+
+    >>> out, vjp_fn = vjp(lambda v: [v[0] * v[1], v[1].exp()], [1.0, 2.0]); vjp_fn([1.0, 0.0])
+    ([Value(data=2.0, ...), Value(data=1.0, ...)],)
+    """
+    if not primals:
+        raise TypeError("vjp: give at least one primal to differentiate with respect to")
+    argnums = tuple(range(len(primals)))
+    engine, specs = _specs(primals, argnums, "vjp")
+    pull = engine.reverse(f, primals, argnums, specs, "vjp")
+
+    def vjp_fn(cotangents):
+        seeds = engine.tangent_leaves(cotangents, pull.out_tree, pull.out_leaves, "vjp_fn", "the cotangent",
+                                      allow_values=True)
+        grads = pull.pull(seeds)
+        return tuple(engine.gradient(g, tree, True) for g, (_, tree) in zip(grads, specs))
+
+    return pull.output, vjp_fn
+
+
+def grad(f, argnums=0):
+    """The gradient of a scalar-valued f, as a function: ``grad(f)(x)`` is df/dx, shaped like x.
+
+    ``argnums`` (an int or a tuple) picks the arguments; a tuple gives a tuple of gradients. Nests on the
+    scalar engine: ``grad(grad(f))(x)`` is the second derivative, ``grad(grad(grad(f)))`` the third.
+    Results are Values on the scalar engine (with a graph when they may be differentiated again), Tensors
+    on the tensor engine.
+
+    >>> grad(lambda x: x ** 3 * x.sin())(1.0)                   # Value(3 sin 1 + cos 1)
+    >>> grad(grad(lambda x: x ** 3 * x.sin()))(1.0)             # the second derivative
+    """
+
+    def grad_f(*args):
+        nums, single = _argnums(argnums, len(args), "grad")
+        engine, specs = _specs(args, nums, "grad")
+        pull = engine.reverse(f, args, nums, specs, "grad")
+        grads = pull.pull(_scalar_output(engine, pull, "grad"))
+        res = tuple(engine.gradient(g, tree, False) for g, (_, tree) in zip(grads, specs))
+        return res[0] if single else res
+
+    return grad_f
+
+
+def jacrev(f, argnums=0):
+    """The Jacobian of f by reverse mode: one backward pass per output number (cheap for few outputs).
+
+    Same shapes and engines as ``jacfwd``: ``jacrev(f)(x)`` has shape ``output.shape + x.shape``. On the
+    scalar engine, inside another transform (``jacfwd(jacrev(f))``, ``jacrev(jacrev(f))``) the Jacobian is
+    an object array of Values, so that the outer transform can differentiate it.
+
+    >>> jacrev(lambda v: [v[0] * v[1], v[0].sin()])([1.0, 2.0])     # the same array as jacfwd's
+    """
+
+    def jacrev_f(*args):
+        nums, single = _argnums(argnums, len(args), "jacrev")
+        engine, specs = _specs(args, nums, "jacrev")
+        pull = engine.reverse(f, args, nums, specs, "jacrev")
+        out_shape = engine.out_shape(pull.out_leaves, pull.out_tree, "jacrev")
+        if engine.name == "scalar":
+            rows = [pull.pull_one(k) for k in range(len(pull.out_leaves))]
+        else:
+            rows = [pull.pull_one(0, index) for index in np.ndindex(*out_shape)]
+        jacs = tuple(
+            engine.jacobian([r[i] for r in rows], out_shape, engine.in_shape(leaves, tree, "jacrev"), by_rows=True)
+            for i, (leaves, tree) in enumerate(specs)
+        )
+        return jacs[0] if single else jacs
+
+    return jacrev_f
+
+
+# ---------------------------------------------------------------------------- second order
+def _no_tensor_second_order(engine, name):
+    if engine.name == "tensor":
+        raise NotImplementedError(
+            f"{name} on the tensor engine: its backward and jvp rules compute numpy arrays, not Tensors "
+            f"with a graph, so no derivative can be differentiated again (neither forward-over-reverse nor "
+            f"reverse-over-reverse). Use the scalar engine: pass the point as a list of floats, with f "
+            f"written on Values (naivegrad.nn models run on both engines)"
+        )
+
+
+def hessian(f, argnums=0):
+    """The Hessian of f: ``hessian(f)(x)`` has shape ``output.shape + x.shape + x.shape`` (symmetric in the
+    last two parts; ``x.shape * 2`` for a scalar-valued f).
+
+    Scalar engine only: the tensor engine raises NotImplementedError. Computed as ``jacrev(jacrev(f))``:
+    reverse-over-reverse, which nests inside other transforms. With a tuple ``argnums`` the result is a
+    tuple of tuples of blocks, ``H[i][j]`` = d2f / d(arg i) d(arg j), as in JAX.
+
+    >>> hessian(lambda v: v[0] * v[1] ** 2)([1.0, 3.0])          # array([[0., 6.], [6., 6.]])
+    """
+
+    def hessian_f(*args):
+        nums, single = _argnums(argnums, len(args), "hessian")
+        engine, specs = _specs(args, nums, "hessian")
+        _no_tensor_second_order(engine, "hessian")
+        if single:
+            return jacrev(jacrev(f, nums[0]), nums[0])(*args)
+        return tuple(jacrev(jacrev(f, a), nums)(*args) for a in nums)
+
+    return hessian_f
+
+
+def hvp(f, primals, v):
+    """The Hessian-vector product of a scalar-valued f: ``(f(*primals), H @ v)``, without forming H.
+
+    ``primals`` as in ``jvp`` (a tuple of arguments, or the single argument), ``v`` of the same structure.
+    The product comes back shaped like the primals, as Values. Scalar engine only; computed
+    reverse-over-reverse (the gradient of <grad f, v>), so it also works inside other transforms.
+    (``jvp(grad(f), primals, v)`` gives the same vector forward-over-reverse, when nothing encloses it.)
+
+    >>> hvp(lambda x: x ** 3, 2.0, 1.0)                          # (Value(8.0), Value(12.0))
+    """
+    prim, vs, single = _as_args(primals, v, "hvp")
+    argnums = tuple(range(len(prim)))
+    engine, specs = _specs(prim, argnums, "hvp")
+    _no_tensor_second_order(engine, "hvp")
+    v_leaves = [engine.tangent_leaves(t, tree, leaves, "hvp", f"v[{i}]")
+                for i, (t, (leaves, tree)) in enumerate(zip(vs, specs))]
+    box = {}
+
+    def flat_gradient(*args):
+        inner_specs = [flatten(args[a], "hvp") for a in argnums]
+        pull = engine.reverse(f, args, argnums, inner_specs, "hvp")
+        box["output"] = pull.output
+        grads = pull.pull(_scalar_output(engine, pull, "hvp"))
+        return [g for gs in grads for g in gs]
+
+    _, vjp_fn = vjp(flat_gradient, *prim)
+    prods = vjp_fn([x for xs in v_leaves for x in xs])
+    return box["output"], (prods[0] if single else prods)
