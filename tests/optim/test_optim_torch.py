@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from optim_helpers import (
-    ALL_CONFIGS, ROSENBROCK_START, StandIn, config_id, make, regression_data, regression_start,
+    ALL_CONFIGS, ROSENBROCK_START, StandIn, config_id, make, regression_data, regression_grads, regression_start,
     regression_torch_loss, rosenbrock, run_standins, run_values,
 )
 
@@ -90,7 +90,6 @@ def test_param_groups_and_lr_change_match_torch(name):
     cfg = dict(lr=1e-3, momentum=0.9) if name in ("SGD", "RMSProp") else dict(lr=1e-2)
     ours = [StandIn(a) for a in start]
     theirs = [torch.tensor(a, requires_grad=True) for a in start]
-    from optim_helpers import regression_grads
 
     opt = make(name, [{"params": ours[:1]}, {"params": ours[1:], "lr": 3 * cfg["lr"]}], cfg)
     topt = torch_opt(name, [{"params": theirs[:1]}, {"params": theirs[1:], "lr": 3 * cfg["lr"]}], cfg)
