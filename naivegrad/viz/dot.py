@@ -20,7 +20,7 @@ _UNSAFE = {"Cc", "Cs", "Zl", "Zp"}
 _LOOSE_SPACE = re.compile(r"^ | (?= )|(?<= ) | $")
 
 
-def to_dot(root, max_nodes=200, rankdir="LR", labels=None):
+def to_dot(root, max_nodes=200, rankdir="LR", *, labels=None):
     """The graph that computed ``root`` as Graphviz DOT text (no dependency needed).
 
     >>> a, b = Value(2.0), Value(-3.0); c = (a * b).tanh(); c.backward()

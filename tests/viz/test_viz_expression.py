@@ -11,7 +11,7 @@ from naivegrad.scalar import Value
 from naivegrad.viz import get_label, graph_expression, to_dot
 
 from viz_dot_parser import drawing
-from viz_graphs import close, reachable
+from viz_graphs import reachable
 
 EXAMPLE = "a=2.0; b=-3.0; c=10.0; (a*b + c).tanh()"
 
