@@ -39,8 +39,7 @@ def to_dot(root, max_nodes=200, rankdir="LR", *, labels=None):
         raise ValueError(f"to_dot: max_nodes must be at least 1, got {max_nodes}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"to_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    # Keyed by id: iterating items() never hashes the nodes (a Tensor may not be hashable).
-    names = {id(node): name for node, name in labels.items()} if labels else {}
+    names = _names(labels)
 
     g = read_graph(root, max_nodes)
     lines = [
@@ -55,7 +54,7 @@ def to_dot(root, max_nodes=200, rankdir="LR", *, labels=None):
             continue
         vid = f"v{g.number[id(node)]}"
         name = names.get(id(node))
-        if not isinstance(name, str):
+        if name is None:
             name = get_label(node)
         lines.append(f'  {vid} [shape=record, label="{_record(_fields(node, name))}"];')
         prev = operands(node)
@@ -73,6 +72,20 @@ def to_dot(root, max_nodes=200, rankdir="LR", *, labels=None):
             lines.append(f"  more{i} -> v{g.number[fed]}_op;")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _names(labels):
+    """``labels`` as {id(node): name}: iterating items() never hashes a node (a Tensor may not be hashable)."""
+    if labels is None:
+        return {}
+    if not hasattr(labels, "items"):
+        raise TypeError(f"to_dot: labels must map nodes to names, got {type(labels).__name__}")
+    names = {}
+    for node, name in labels.items():
+        if not isinstance(name, str):
+            raise TypeError(f"to_dot: label names must be str, got {type(name).__name__}: {name!r}")
+        names[id(node)] = name
+    return names
 
 
 def format_number(x):

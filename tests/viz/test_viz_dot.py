@@ -279,6 +279,10 @@ def test_layout_direction_and_bad_arguments():
         to_dot(v, rankdir="XY")
     with pytest.raises(TypeError, match="float"):
         to_dot(3.0)
+    with pytest.raises(TypeError, match="labels.*list"):
+        to_dot(v, labels=[v])
+    with pytest.raises(TypeError, match="int: 7"):
+        to_dot(v, labels={v: 7})
 
 
 def test_micrograd_graphs_draw_too():
