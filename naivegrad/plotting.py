@@ -1,0 +1,138 @@
+"""Pictures of a training run, as PNG files: the decision boundary of a 2-D classifier with its points and
+loss curve, or for MNIST the loss curve and the held-out digits it got wrong.
+
+matplotlib is an optional extra (``pip install "naivegrad[plot]"``). Figures are drawn with its Agg canvas
+directly, never through pyplot, so no window opens and no global backend is switched.
+"""
+
+import io
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["PlotUnavailable", "require_matplotlib", "plot_points", "plot_digits", "INSTALL_HINT"]
+
+INSTALL_HINT = 'pip install "naivegrad[plot]"'
+
+
+class PlotUnavailable(RuntimeError):
+    """Plotting was asked for but matplotlib is not installed."""
+
+
+def require_matplotlib():
+    """(Figure, FigureCanvasAgg) from matplotlib, or ``PlotUnavailable`` naming the extra to install."""
+    try:
+        import matplotlib  # noqa: F401  (imported first: a blocked top-level package must fail here)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise PlotUnavailable(f"--plot needs matplotlib, which is not installed ({e}): {INSTALL_HINT}") from None
+    return Figure, FigureCanvasAgg
+
+
+def _save_png(fig, canvas_cls, path):
+    """Render ``fig`` to PNG and write it to ``path`` atomically (a temporary file, then a rename)."""
+    canvas_cls(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".naivegrad-plot-", suffix=".png.tmp", dir=folder)
+    try:
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _loss_axes(ax, history, title="training"):
+    """The loss curve (log scale) with the batch accuracy on a second axis."""
+    loss = np.asarray(history["loss"], dtype=np.float64)
+    steps = np.arange(1, len(loss) + 1)
+    ax.plot(steps, loss, color="#1f4e9c", lw=1.5, label="loss")
+    if len(loss) and np.all(loss > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss", color="#1f4e9c")
+    ax.set_title(title)
+    acc = np.asarray(history.get("accuracy", []), dtype=np.float64)
+    if len(acc):
+        ax2 = ax.twinx()
+        ax2.plot(steps, 100 * acc, color="#d9822b", lw=1.0, alpha=0.8)
+        ax2.set_ylabel("batch accuracy %", color="#d9822b")
+        ax2.set_ylim(0, 101)
+    ax.grid(alpha=0.3)
+
+
+def plot_points(path, score_fn, X_train, y_train, X_test, y_test, history, title, classes):
+    """Decision boundary, points (train as dots, held-out as triangles) and loss curve, to ``path`` (PNG).
+
+    ``score_fn(grid)`` returns the model's scores (n, 1) for two classes or (n, classes) otherwise.
+    """
+    Figure, Canvas = require_matplotlib()
+    fig = Figure(figsize=(10, 4.2))
+    ax, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+    everything = np.concatenate([X_train, X_test]) if len(X_test) else X_train
+    lo, hi = everything.min(axis=0) - 0.4, everything.max(axis=0) + 0.4
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    scores = np.asarray(score_fn(np.stack([gx.ravel(), gy.ravel()], axis=1)))
+    cmap = "coolwarm" if classes == 2 else "tab10"
+    vmax = 1 if classes == 2 else 9
+    if scores.shape[1] == 1:
+        regions = (scores[:, 0] > 0).astype(int).reshape(gx.shape)
+        ax.contour(gx, gy, scores[:, 0].reshape(gx.shape), levels=[0.0], colors="k", linewidths=1.0)
+    else:
+        regions = scores.argmax(axis=1).reshape(gx.shape)
+    ax.contourf(gx, gy, regions, levels=np.arange(-0.5, classes), cmap=cmap, vmin=0, vmax=vmax, alpha=0.35)
+    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap=cmap, vmin=0, vmax=vmax, s=22,
+               edgecolors="k", linewidths=0.5, label="train")
+    if len(X_test):
+        ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap=cmap, vmin=0, vmax=vmax, s=40, marker="^",
+                   edgecolors="k", linewidths=0.8, label="held out")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_title(title, fontsize=10)
+    _loss_axes(ax_loss, history)
+    fig.tight_layout()
+    return _save_png(fig, Canvas, path)
+
+
+def plot_digits(path, images, labels, predicted, history, title, limit=32):
+    """The loss curve and a grid of up to ``limit`` misclassified digits (captioned predicted/true), to ``path``.
+
+    ``images`` is (n, 28, 28) (or (n, 1, 28, 28)) in [0, 1]; ``labels`` and ``predicted`` are class arrays.
+    """
+    Figure, Canvas = require_matplotlib()
+    images = np.asarray(images).reshape(len(images), 28, 28)
+    wrong = np.flatnonzero(np.asarray(predicted) != np.asarray(labels))[:limit]
+    fig = Figure(figsize=(11, 4.2))
+    ax_loss, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    _loss_axes(ax_loss, history)
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    cell = 28 + 12  # room under each digit for its caption
+    sheet = np.ones((rows * cell, cols * 30))
+    for i, idx in enumerate(wrong):
+        r, c = divmod(i, cols)
+        sheet[r * cell:r * cell + 28, c * 30:c * 30 + 28] = 1.0 - images[idx]
+    ax.imshow(sheet, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    for i, idx in enumerate(wrong):
+        r, c = divmod(i, cols)
+        ax.text(c * 30 + 14, r * cell + 35, f"{predicted[idx]} / {labels[idx]}", ha="center", va="center",
+                fontsize=7, color="#b00020")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title}\nmisclassified held-out digits (predicted / true): "
+                 f"{len(wrong)} shown of {int(np.sum(np.asarray(predicted) != np.asarray(labels)))}", fontsize=9)
+    fig.tight_layout()
+    return _save_png(fig, Canvas, path)
