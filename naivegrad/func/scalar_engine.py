@@ -70,12 +70,13 @@ class ScalarEngine:
     name = "scalar"
 
     # ------------------------------------------------------------------ reverse mode
-    def reverse(self, f, args, argnums, specs, name, create_graph=False):
-        # A Value primal's caller may differentiate the result (grad(grad(f)) passes Values in); so may an
-        # enclosing transform, even one that reached f only through a closure.
-        graph = create_graph or bool(active("scalar")) or any(
+    def reverse(self, f, args, argnums, specs, name, create_graph=None):
+        # An enclosing transform may differentiate the result, even one that reached f only through a
+        # closure: then gradients must be a graph. By default (None) so may the caller of a Value primal;
+        # Jacobians pass False, as they are numpy float arrays unless a transform encloses them.
+        graph = bool(active("scalar")) or bool(create_graph) or (create_graph is None and any(
             type(v) is Value for leaves, _ in specs for v in leaves
-        )
+        ))
         with running("scalar", "reverse", name), enable_grad():
             # A Value primal gets a node of its own (x * 1.0): derivatives are taken with respect to this
             # argument, not to other uses of the same Value that f may close over.
@@ -148,7 +149,7 @@ class ScalarEngine:
                 raise TypeError(f"{name}: {what} must be numbers, got {type(v).__name__}: {v!r}")
         return out
 
-    def gradient(self, flat, tree, create_graph):
+    def gradient(self, flat, tree):
         """Gradients shaped like the primal: a Value per number (constant Values without a graph)."""
         return unflatten(tree, [g if type(g) is Value else Value(g) for g in flat])
 

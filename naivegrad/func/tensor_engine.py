@@ -139,13 +139,9 @@ class TensorEngine:
         _as_float_array(leaves[0])
 
     # ------------------------------------------------------------------ reverse mode
-    def reverse(self, f, args, argnums, specs, name, create_graph=False):
+    def reverse(self, f, args, argnums, specs, name, create_graph=None):
+        # create_graph is ignored: nothing can differentiate the result (nesting.running refuses to nest).
         Tensor = _tensor()
-        if create_graph:
-            raise NotImplementedError(
-                f"{name}: the tensor engine cannot differentiate a derivative (its backward rules compute "
-                f"numpy arrays, not Tensors with a graph); use the scalar engine (pass lists of floats)"
-            )
         with running("tensor", "reverse", name), enable_grad():
             inputs = [[Tensor(_as_float_array(leaves[0]), requires_grad=True)] for leaves, _ in specs]
             new = list(args)
@@ -207,7 +203,7 @@ class TensorEngine:
             out.extend(self.tangent_leaves(v, "leaf", [ref], name, what))
         return out
 
-    def gradient(self, flat, tree, create_graph):
+    def gradient(self, flat, tree):
         return _tensor()(flat[0], requires_grad=False)
 
     def tangent_result(self, flat, tree):

@@ -164,7 +164,7 @@ def vjp(f, *primals):
         seeds = engine.tangent_leaves(cotangents, pull.out_tree, pull.out_leaves, "vjp_fn", "the cotangent",
                                       allow_values=True)
         grads = pull.pull(seeds)
-        return tuple(engine.gradient(g, tree, True) for g, (_, tree) in zip(grads, specs))
+        return tuple(engine.gradient(g, tree) for g, (_, tree) in zip(grads, specs))
 
     return pull.output, vjp_fn
 
@@ -186,7 +186,7 @@ def grad(f, argnums=0):
         engine, specs = _specs(args, nums, "grad")
         pull = engine.reverse(f, args, nums, specs, "grad")
         grads = pull.pull(_scalar_output(engine, pull, "grad"))
-        res = tuple(engine.gradient(g, tree, False) for g, (_, tree) in zip(grads, specs))
+        res = tuple(engine.gradient(g, tree) for g, (_, tree) in zip(grads, specs))
         return res[0] if single else res
 
     return grad_f
@@ -195,9 +195,9 @@ def grad(f, argnums=0):
 def jacrev(f, argnums=0):
     """The Jacobian of f by reverse mode: one backward pass per output number (cheap for few outputs).
 
-    Same shapes and engines as ``jacfwd``: ``jacrev(f)(x)`` has shape ``output.shape + x.shape``. On the
-    scalar engine, inside another transform (``jacfwd(jacrev(f))``, ``jacrev(jacrev(f))``) the Jacobian is
-    an object array of Values, so that the outer transform can differentiate it.
+    Same shapes and engines as ``jacfwd``: ``jacrev(f)(x)`` has shape ``output.shape + x.shape``, a numpy
+    float array; on the scalar engine inside another transform (``jacfwd(jacrev(f))``,
+    ``jacrev(jacrev(f))``), an object array of Values, so that the outer transform can differentiate it.
 
     >>> jacrev(lambda v: [v[0] * v[1], v[0].sin()])([1.0, 2.0])     # the same array as jacfwd's
     """
@@ -205,7 +205,7 @@ def jacrev(f, argnums=0):
     def jacrev_f(*args):
         nums, single = _argnums(argnums, len(args), "jacrev")
         engine, specs = _specs(args, nums, "jacrev")
-        pull = engine.reverse(f, args, nums, specs, "jacrev")
+        pull = engine.reverse(f, args, nums, specs, "jacrev", create_graph=False)
         out_shape = engine.out_shape(pull.out_leaves, pull.out_tree, "jacrev")
         if engine.name == "scalar":
             rows = [pull.pull_one(k) for k in range(len(pull.out_leaves))]

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from ..grad_mode import _state as _grad_state
 from .ieee import log as _log
+from .ieee import pow_ as _ieee_pow
 from .value import Value, _by_creation, _topological
 
 __all__ = ["backward_with_graph", "grad", "local_derivatives", "RULES"]
@@ -74,12 +75,10 @@ def _pow(out):  # a ** b, both Values
 
 def _dpow_value(a, b):
     """b * a ** (b - 1) as Values; 0 where the engine takes the convention 0 (b == 0)."""
-    if b.data == 0.0:
-        # The expression is 0 there too unless a ** -1 is not finite (a == 0, inf or nan); keep it where it is
-        # finite, so that d/db of this derivative (1/a) stays right, and take the constant otherwise.
-        p = a.data
-        if p == 0.0 or math.isinf(p) or p != p:
-            return 0.0
+    if b.data == 0.0 and not math.isfinite(_ieee_pow(a.data, -1.0)):
+        # At b == 0 the expression is 0 too, and kept, so that d/db of this derivative (1/a) stays right;
+        # where a ** -1 is not finite (a == 0, subnormal, inf, nan) it would be nan: take the constant.
+        return 0.0
     return b * a ** (b - 1.0)
 
 

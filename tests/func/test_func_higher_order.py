@@ -1,0 +1,245 @@
+"""``backward(create_graph=True)`` on the scalar engine: second-order rules, graph gradients, accumulation."""
+
+import inspect
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+import naivegrad
+import naivegrad.scalar as S
+from naivegrad.scalar import Value
+from naivegrad.scalar.higher_order import RULES, _rule_for, grad, local_derivatives
+from naivegrad.scalar.value import _topological
+
+from func_cases import CASES, anywhere, case_points, central_difference, points, programs, run_program
+
+CASE_IDS = [c.name for c in CASES]
+
+
+def _same(a, b):
+    return a == b or (a != a and b != b)
+
+
+# ---------------------------------------------------------------------------- every op has a rule
+def _discovered_ops():
+    """The op names value.py and fused.py record, found by calling every public op of Value on operands."""
+    found = set()
+    a, b = Value(1.5), Value(0.5)
+    for name, member in inspect.getmembers(Value, callable):
+        if name in ("backward", "item", "__init__", "__new__", "__repr__", "__float__", "__init_subclass__",
+                    "__subclasshook__", "__getattribute__", "__setattr__", "__delattr__", "__reduce__",
+                    "__reduce_ex__", "__sizeof__", "__dir__", "__format__", "__str__", "__hash__", "__eq__",
+                    "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__class__", "__getstate__"):
+            continue
+        for args in ((), (b,), (2.0,)):
+            try:
+                out = getattr(a, name)(*args)
+            except (TypeError, ValueError):
+                continue
+            if type(out) is Value and out._prev:
+                found.add(out._op)
+    found.add(S.sum([a, b])._op)
+    found.add(S.dot([a], [b])._op)
+    return found
+
+
+def test_every_recorded_op_has_a_rule_and_a_case():
+    ops = _discovered_ops()
+    assert {"+", "-", "*", "/", "rsub", "rdiv", "rpow", "**", "neg", "abs", "exp", "log", "sqrt", "tanh",
+            "sigmoid", "relu", "sin", "cos", "sum", "dot"} <= ops | {"**"}
+    for op in ops:
+        _rule_for(op)  # raises for an op without a rule
+    covered = {c.op for c in CASES}
+    missing = {op for op in ops if op not in covered and not op.startswith("**")}
+    assert not missing, f"ops without a case in tests/func/func_cases.py: {missing}"
+    assert set(RULES) <= covered | {"**"}
+
+
+# ---------------------------------------------------------------------------- rules == recorded floats
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@given(data=st.data())
+def test_rules_reproduce_the_recorded_local_derivatives_exactly(case, data):
+    # Anywhere, IEEE specials included: the rule evaluated on floats is the float backward() multiplies.
+    xs = [data.draw(anywhere) for _ in case.domain]
+    out = case.fn(*[Value(x) for x in xs])
+    assert out._op == case.op
+    rules = local_derivatives(out)
+    assert len(rules) == len(out._local)
+    for r, f in zip(rules, out._local):
+        got = r.data if type(r) is Value else r
+        assert _same(got, f), (case.name, xs, got, f)
+
+
+@given(st.floats(), st.floats(), st.sampled_from([0.0, 0.3, 1.0, 2.0, 5.5, math.e, math.inf, -2.0]))
+def test_rpow_rule_is_exact_for_any_base_and_exponent(x, y, c):
+    out = c ** Value(x)
+    (r,) = local_derivatives(out)
+    assert _same(r.data if type(r) is Value else r, out._local[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@given(data=st.data())
+def test_second_derivatives_match_finite_differences_of_the_gradient(case, data):
+    xs = data.draw(case_points(case))
+    k = len(xs)
+    vs = [Value(x) for x in xs]
+    first = grad(case.fn(*vs), vs, create_graph=True)
+    for i in range(k):
+        row = grad(first[i], vs)
+        for j in range(k):
+            def dfi(t, i=i, j=j):
+                ws = [Value(x) for x in xs]
+                ws[j] = Value(t)
+                return grad(case.fn(*ws), ws)[i]
+
+            want = central_difference(dfi, xs[j])
+            assert math.isclose(row[j], want, rel_tol=1e-5, abs_tol=1e-5), (case.name, xs, i, j, row[j], want)
+
+
+# ---------------------------------------------------------------------------- backward(create_graph=True)
+@given(programs(max_outputs=1), st.data())
+def test_graph_gradients_have_the_values_of_backward(prog, data):
+    xs = data.draw(points(prog[0]))
+    plain = [Value(x) for x in xs]
+    run_program(prog, plain)[0].backward()
+    graph = [Value(x) for x in xs]
+    out = run_program(prog, graph)[0]
+    out.backward(create_graph=True)
+    reached = set(map(id, _topological(out)))
+    for p, g in zip(plain, graph):
+        # A leaf the output does not reach keeps its grad, as in backward() (PyTorch leaves it None).
+        assert type(g.grad) is (Value if id(g) in reached else float)
+        # The same products summed in the same order: equal to the last bit.
+        assert _same(g.grad.data if type(g.grad) is Value else g.grad, p.grad)
+
+
+def test_leaf_grads_accumulate_as_values_like_pytorch():
+    x = Value(1.2)
+    y = x ** 3.0
+    y.backward(create_graph=True)
+    first = x.grad
+    assert type(first) is Value and math.isclose(first.data, 3 * 1.2 ** 2)
+    y.backward(create_graph=True)  # accumulates: x.grad = first + second, a graph through both
+    assert math.isclose(x.grad.data, 6 * 1.2 ** 2)
+    total = x.grad
+    x.grad = 0.0
+    total.backward()  # d/dx (2 * 3x^2) = 12 x
+    assert math.isclose(x.grad, 12 * 1.2)
+
+
+def test_float_grad_then_graph_grad_adds():
+    x = Value(0.7)
+    y = x.sin()
+    y.backward()
+    y.backward(create_graph=True)
+    assert type(x.grad) is Value and math.isclose(x.grad.data, 2 * math.cos(0.7))
+    g = x.grad
+    x.grad = 0.0
+    g.backward()
+    assert math.isclose(x.grad, -math.sin(0.7))  # the float part is a constant: only one term differentiates
+
+
+def test_constant_gradient_is_a_value_without_graph_and_interiors_get_values():
+    x = Value(3.0)
+    h = x * 2.0
+    y = h + 1.0
+    y.backward(create_graph=True)
+    assert type(x.grad) is Value and x.grad.data == 2.0 and x.grad._prev == ()
+    assert type(h.grad) is Value and h.grad.data == 1.0
+    assert type(y.grad) is Value and y.grad.data == 1.0
+
+
+def test_create_graph_records_under_no_grad():
+    x = Value(0.4)
+    y = x.exp() * x
+    with naivegrad.no_grad():
+        y.backward(create_graph=True)
+    g = x.grad
+    assert g._prev  # a graph, as torch.autograd.grad(create_graph=True) builds under no_grad
+    x.grad = 0.0
+    g.backward()
+    assert math.isclose(x.grad, math.exp(0.4) * (0.4 + 2))
+    assert naivegrad.is_grad_enabled()
+
+
+def test_x3_sin_second_and_third_derivatives_by_repeated_backward():
+    a = 0.9
+    x = Value(a)
+    (x ** 3 * x.sin()).backward(create_graph=True)
+    d1 = x.grad
+    x.grad = 0.0
+    d1.backward(create_graph=True)
+    d2 = x.grad
+    x.grad = 0.0
+    d2.backward()
+    d3 = x.grad
+    s, c = math.sin(a), math.cos(a)
+    assert math.isclose(d1.data, 3 * a * a * s + a ** 3 * c, rel_tol=1e-14)
+    assert math.isclose(d2.data, 6 * a * s + 6 * a * a * c - a ** 3 * s, rel_tol=1e-13)
+    assert math.isclose(d3, 6 * s + 18 * a * c - 9 * a * a * s - a ** 3 * c, rel_tol=1e-12)
+
+
+def test_tangents_flow_through_the_gradient_graph():
+    # Forward-over-reverse by hand: a tangent on x makes x.grad carry H v.
+    a = 0.8
+    x = Value(a, tangent=1.0)
+    (x.tanh() * x).backward(create_graph=True)
+    t = math.tanh(a)
+    sech2 = 1 - t * t
+    assert math.isclose(x.grad.tangent, 2 * sech2 - 2 * a * t * sech2, rel_tol=1e-13)
+
+
+def test_dot_mixed_partials_see_value_partners():
+    w, x, b, c = Value(0.5), Value(-1.5), Value(2.0), Value(3.0)
+    out = S.dot([w, 4.0, c], [x, b, 2.0], bias=c)
+    gw, gx, gb, gc = grad(out, [w, x, b, c], create_graph=True)
+    assert [g.data for g in (gw, gx, gb, gc)] == [-1.5, 0.5, 4.0, 3.0]
+    assert grad(gw, [w, x, b, c]) == [0.0, 1.0, 0.0, 0.0]
+    assert grad(gb, [w, x, b, c]) == [0.0, 0.0, 0.0, 0.0]
+    sq = S.dot([x, w], [x, w])  # |v|^2: the Hessian is 2 I
+    g = grad(sq, [x, w], create_graph=True)
+    assert [grad(gi, [x, w]) for gi in g] == [[2.0, 0.0], [0.0, 2.0]]
+
+
+def test_deep_chain_is_not_recursive():
+    x = Value(0.5)
+    y = x
+    for _ in range(30000):
+        y = y * 1.0001 + 0.0
+    (g,) = grad(y, [x], create_graph=True)
+    (h,) = grad(g, [x])
+    assert math.isclose(g.data, 1.0001 ** 30000, rel_tol=1e-9) and h == 0.0
+
+
+# ---------------------------------------------------------------------------- errors
+def test_hand_built_node_with_unknown_op_names_it():
+    a = Value(2.0)
+    node = Value(5.0, (a,), "my_op")
+    with pytest.raises(ValueError, match="my_op"):
+        node.backward(create_graph=True)
+
+
+def test_hand_built_node_with_a_known_name_but_made_up_locals_is_refused():
+    a, b = Value(2.0), Value(3.0)
+    node = Value(5.0, (a, b), "+")  # micrograd style: local derivatives are not recorded (zeros)
+    with pytest.raises(ValueError, match=r"'\+'"):
+        grad(node, [a], create_graph=True)
+
+
+def test_grad_checks_its_arguments():
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="float"):
+        grad(x * 2, [1.0])
+    with pytest.raises(ValueError, match="2 grad_outputs for 1 outputs"):
+        grad(x * 2, [x], grad_outputs=[1.0, 2.0])
+
+
+def test_grad_leaves_grad_attributes_alone_and_unreached_inputs_get_zero():
+    x, y = Value(2.0), Value(5.0)
+    x.grad = 7.0
+    out = x * x
+    assert grad(out, [x, y]) == [4.0, 0.0]
+    assert x.grad == 7.0 and out.grad == 0.0
+    gy = grad(out, [y], create_graph=True)[0]
+    assert type(gy) is Value and gy.data == 0.0
