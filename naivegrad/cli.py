@@ -48,9 +48,10 @@ defaults depend on the dataset:
   linearly from --lr towards --lr/10 over --steps (micrograd's schedule).
 
 checkpoints: --save writes weights, optimizer state, step, batch-loader state, loss history and
-  settings (atomically). --resume takes dataset, model and recipe from the checkpoint (giving a
-  different one is an error) and continues to --steps (default: the checkpoint's); the result is
-  the same as an uninterrupted run. Ctrl-C saves (with --save) and exits with status 130.
+  settings (atomically). --resume takes the dataset, model and recipe from the checkpoint (giving
+  a different one is an error; --lr, --steps, --backend and --data-dir may change) and continues
+  to --steps, by default the checkpoint's: then the result is exactly the uninterrupted run's.
+  Ctrl-C stops after the current step, saves (with --save) and exits with status 130.
 
 examples:
   naivegrad train --plot moons.png
@@ -111,8 +112,8 @@ def build_parser():
     t.set_defaults(func=_train)
 
     gr = sub.add_parser("graph", help="draw the computation graph of a scalar expression",
-                        description="Evaluate an expression of named scalars on the scalar engine, run backward "
-                                    "and draw its graph (data and grad in every box).",
+                        description="Evaluate an expression of named scalars on the scalar engine, run\n"
+                                    "backward and draw its graph (data and grad in every box).",
                         epilog=GRAPH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     gr.add_argument("expr", metavar="EXPR", help='e.g. "a=2.0; b=-3.0; c=10.0; (a*b + c).tanh()"')
     gr.add_argument("-o", "--output", metavar="FILE",
@@ -239,7 +240,8 @@ def _train(args):
         raise UsageError(_one_line(e)) from None
     start = runs[0].step
     if start > config.steps:
-        raise UsageError(f"checkpoint {args.resume} is already at step {start}; ask for more with --steps N (N > {start})")
+        raise UsageError(f"checkpoint {args.resume} is already at step {start}, past --steps {config.steps}: "
+                         f"give --steps N with N >= {start}")
 
     print(f"naivegrad train: {config.describe()}", flush=True)
     if args.resume:

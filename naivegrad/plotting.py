@@ -53,13 +53,12 @@ def _save_png(fig, canvas_cls, path):
     return path
 
 
-def _loss_axes(ax, history, title="training"):
-    """The loss curve (log scale) with the batch accuracy on a second axis."""
+def _loss_axes(ax, history, title="loss and batch accuracy"):
+    """The loss curve with the batch accuracy on a second axis."""
     loss = np.asarray(history["loss"], dtype=np.float64)
     steps = np.arange(1, len(loss) + 1)
     ax.plot(steps, loss, color="#1f4e9c", lw=1.5, label="loss")
-    if len(loss) and np.all(loss > 0):
-        ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("step")
     ax.set_ylabel("loss", color="#1f4e9c")
     ax.set_title(title)

@@ -16,6 +16,7 @@ loader's state, the loss history and the settings (JSON text), so a resumed run 
 the saved one stopped.
 """
 
+import importlib.util
 import json
 import signal
 import threading
@@ -148,6 +149,8 @@ def resolve(settings):
         raise ConfigError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     if model == "convnet" and points:
         raise ConfigError(f"--model convnet needs images (--dataset mnist); {dataset} is a 2-D dataset: use --model mlp")
+    if model == "convnet" and importlib.util.find_spec("naivegrad.nn.conv") is None:
+        raise ConfigError(_NO_CONV)
     backend = s.get("backend", "scalar" if points else "tensor")
     if backend not in ENGINES:
         raise ConfigError(f"--backend must be one of {', '.join(ENGINES)}, got {backend!r}")
@@ -179,14 +182,12 @@ def resolve(settings):
                                                                            "test_fraction"))
         n_test = MNIST_HELD_OUT
 
-    hidden = s.get("hidden", (16, 16) if points else (128,))
+    hidden = s.get("hidden", () if model == "convnet" else (16, 16) if points else (128,))
     if isinstance(hidden, str):
         hidden = parse_hidden(hidden)
     hidden = tuple(_int_at_least("--hidden", h, 1) for h in hidden)
-    if model == "convnet":
-        if hidden:
-            raise ConfigError("--hidden applies to --model mlp; the convnet's layers are fixed")
-        hidden = ()
+    if model == "convnet" and hidden:
+        raise ConfigError("--hidden applies to --model mlp; the convnet's layers are fixed")
 
     lr = _real_at_least("--lr", s.get("lr", _DEFAULT_LR[optimizer][0 if points else 1]), 0.0)
     steps = _int_at_least("--steps", s.get("steps", 100 if points else 2000), 1)
@@ -201,6 +202,8 @@ def resolve(settings):
                   batch_size=batch_size, l2=l2, backend=backend, data_dir=data_dir)
 
 
+_NO_CONV = ("--model convnet needs naivegrad.nn.conv (Conv2d, MaxPool2d, Flatten), which this installation "
+            "does not have; use --model mlp")
 _MNIST_FIXED = {"samples": 10000, "noise": 0.0, "classes": 10, "test_fraction": MNIST_HELD_OUT / 10000}
 
 
@@ -303,8 +306,7 @@ def _convnet(config, engine, dtype):
     try:
         from .nn import conv
     except ImportError:
-        raise ConfigError("--model convnet needs naivegrad.nn.conv (Conv2d, MaxPool2d, Flatten), which this "
-                          "installation does not have; use --model mlp") from None
+        raise ConfigError(_NO_CONV) from None
     # conv3x3(1->8) relu pool2 conv3x3(8->16) relu pool2 flatten linear(400->10): 28 -> 26 -> 13 -> 11 -> 5.
     rng = np.random.default_rng(config.seed)
     return nn.Sequential(
@@ -574,6 +576,15 @@ def save_checkpoint(path, config, run):
 
 def read_checkpoint(path):
     """(settings dict, arrays) from a checkpoint; ``CheckpointError`` naming ``path`` for anything wrong."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        raise CheckpointError(f"cannot resume: no checkpoint at {str(path)!r}") from None
+    except OSError as e:
+        raise CheckpointError(f"cannot resume: cannot read {str(path)!r}: {e.strerror or e}") from None
+    if head != b"PK\x03\x04":  # every .npz is a zip archive
+        raise CheckpointError(f"cannot resume from {str(path)!r}: not an .npz checkpoint (damaged, or some other file)")
     try:
         arrays = load_npz(path)
     except FileNotFoundError:
