@@ -18,7 +18,7 @@ from naivegrad.scalar import Value
 from scalar_oracles import (
     BINARY, FORMS, LARGEST_ODD, SPECIALS, UNARY, any_float, any_number, as_array, assert_close, central_difference,
     close, first,
-    finite, same_sign_of_zero, unary_ulps, run_binary,
+    finite, same_sign_of_zero, run_binary,
 )
 
 unary_ids = [op.name for op in UNARY]
@@ -33,7 +33,8 @@ def check_unary(op, x):
     out.backward()
     with np.errstate(all="ignore"):
         want, dwant = first(op.value(as_array(x))), first(op.deriv(as_array(x)))
-    assert_close(out.data, want, unary_ulps(op, x), what=f"{op.name}({x!r})")
+    # At an infinity every op has an exact limit (1, 0, inf, nan): no ulps of libm slack there.
+    assert_close(out.data, want, 0 if math.isinf(x) else op.ulps, what=f"{op.name}({x!r})")
     assert same_sign_of_zero(out.data, want) or not op.sign_of_zero, f"{op.name}({x!r}) = {out.data!r}"
     if math.isnan(x) and not op.nan_deriv:
         assert type(v.grad) is float
@@ -79,7 +80,7 @@ def check_binary(op, a, b, form):
     with np.errstate(all="ignore"):
         want, da, db = first(op.value(na, nb)), first(op.da(na, nb)), first(op.db(na, nb))
     what = f"{op.name}({a!r}, {b!r}) [{form}]"
-    assert_close(out.data, want, op.ulps, what=what)
+    assert_close(out.data, want, 0 if math.isinf(a) or math.isinf(b) else op.ulps, what=what)
     assert same_sign_of_zero(out.data, want), f"{what} = {out.data!r}, want {want!r}"
     if ga is not None:
         assert_close(ga, da, op.dulps, what="d/da " + what)

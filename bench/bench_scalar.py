@@ -1,0 +1,124 @@
+"""The scalar engine against micrograd's, on the very graph micrograd's own MLP code builds.
+
+The model code below is written once, with micrograd's structure (a neuron is
+``sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`` then relu: 2n + 1 nodes, no fused ``dot``), and
+parameterised by the Value class, so both runs build the same graph node for node and only the engine
+differs: forward and backward of micrograd's demo loss (hinge + L2) for MLP(2, [16, 16, 1]) on 100
+two-moons points. Both runs sit in one benchmark group, so the table's ratio column is the speed-up.
+The fused-``dot`` training step is measured in bench_nn.py.
+"""
+
+import gc
+import math
+import random
+
+import pytest
+
+from naivegrad.scalar import Value as NaivegradValue
+
+
+class Neuron:
+    def __init__(self, Value, nin, rng, nonlin=True):
+        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.nonlin = nonlin
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.relu() if self.nonlin else act
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class Layer:
+    def __init__(self, Value, nin, nout, rng, **kwargs):
+        self.neurons = [Neuron(Value, nin, rng, **kwargs) for _ in range(nout)]
+
+    def __call__(self, x):
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MLP:
+    def __init__(self, Value, nin, nouts, seed=0):
+        rng = random.Random(seed)  # the same weights for both engines
+        sizes = [nin] + nouts
+        self.layers = [Layer(Value, sizes[i], sizes[i + 1], rng, nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+def two_moons(n, noise=0.1, seed=0):
+    """n points on two interleaved half circles, labels -1 and +1 (sklearn's make_moons, re-derived)."""
+    rng = random.Random(seed)
+    points, labels = [], []
+    for i in range(n):
+        t = math.pi * rng.random()
+        if i % 2:
+            x, y, label = math.cos(t), math.sin(t), -1.0
+        else:
+            x, y, label = 1 - math.cos(t), 0.5 - math.sin(t), 1.0
+        points.append([x + rng.gauss(0, noise), y + rng.gauss(0, noise)])
+        labels.append(label)
+    return points, labels
+
+
+POINTS, LABELS = two_moons(100)
+ALPHA = 1e-4
+
+
+def forward_backward(Value, model):
+    """micrograd's demo loss: mean hinge loss plus L2 regularisation, then backward; returns the loss."""
+    inputs = [list(map(Value, row)) for row in POINTS]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(LABELS, scores)]
+    loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in model.parameters())
+    for p in model.parameters():
+        p.grad = 0.0
+    loss.backward()
+    return loss
+
+
+def _run(benchmark, Value):
+    model = MLP(Value, 2, [16, 16, 1])
+
+    def setup():
+        gc.collect()  # the previous round's (or the other engine's) cyclic garbage is not billed to this round
+        return (Value, model), {}
+
+    def step(Value, model):
+        # Only the loss's value leaves the round: its graph does not stay alive into the next round, where
+        # the cyclic collector would have to walk it again.
+        return forward_backward(Value, model).data
+
+    loss = benchmark.pedantic(step, setup=setup, rounds=10, warmup_rounds=1)
+    assert math.isfinite(loss)
+    return loss, model
+
+
+@pytest.mark.benchmark(group="scalar-engine: micrograd MLP graph, forward + backward")
+def bench_micrograd_engine(benchmark):
+    engine = pytest.importorskip("micrograd.engine")
+    _run(benchmark, engine.Value)
+
+
+@pytest.mark.benchmark(group="scalar-engine: micrograd MLP graph, forward + backward")
+def bench_naivegrad_engine(benchmark):
+    loss, model = _run(benchmark, NaivegradValue)
+    # Same graph, same numbers: the comparison is fair only if both engines compute the same thing.
+    engine = pytest.importorskip("micrograd.engine")
+    ref_model = MLP(engine.Value, 2, [16, 16, 1])
+    ref = forward_backward(engine.Value, ref_model)
+    assert math.isclose(loss, ref.data, rel_tol=1e-12)
+    for p, q in zip(model.parameters(), ref_model.parameters()):
+        assert math.isclose(p.grad, q.grad, rel_tol=1e-9, abs_tol=1e-12)
