@@ -465,7 +465,7 @@ class Run:
             if step < 0 or any(len(h) != step for h in history.values()):
                 raise ValueError(f"step {step} does not match a history of {len(history['loss'])} steps")
             self.model.load_state_dict(part("model."))
-            self.optimizer.load_state_dict(part("optimizer."))
+            self.optimizer.load_state_dict(_for_layout(part("optimizer."), self.optimizer))
             self.loader.load_state_dict(part("loader."))
         except (KeyError, ValueError, TypeError) as e:
             detail = e.args[0] if isinstance(e, KeyError) and e.args else e
@@ -473,6 +473,29 @@ class Run:
         self.step = step
         self.history = history
         self._committed_loader = self.loader.state_dict()
+
+
+def _for_layout(state, optimizer):
+    """An optimizer state dict saved on the other engine, laid out for ``optimizer``'s parameters.
+
+    Both engines pack the state of a model's weights in the same (state-dict) order; only the bookkeeping
+    differs: one entry per Value on the scalar engine, one per weight array on the tensor engine. When every
+    weight took the same number of steps (as in any ``Run``), the packed state carries over unchanged.
+    """
+    state = dict(state)
+    for gi, group in enumerate(optimizer.param_groups):
+        sizes_key, step_key = f"param_groups.{gi}.sizes", f"state.{gi}.step"
+        if sizes_key not in state or step_key not in state:
+            continue
+        own = np.array([getattr(getattr(p, "data", None), "size", 1) for p in group["params"]], np.int64)
+        saved, steps = np.asarray(state[sizes_key]), np.asarray(state[step_key])
+        if (saved.shape == own.shape and (saved == own).all()) or saved.sum() != own.sum() or steps.size == 0:
+            continue
+        if (steps != steps.flat[0]).any():
+            continue  # weights that took different numbers of steps: let load_state_dict report it
+        state[sizes_key] = own
+        state[step_key] = np.full(len(own), steps.flat[0], np.int64)
+    return state
 
 
 # -------------------------------------------------------------------------------------------- the loop
