@@ -4,7 +4,7 @@ import inspect
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import naivegrad
 import naivegrad.scalar as S
@@ -15,6 +15,8 @@ from naivegrad.scalar.value import _topological
 from func_cases import CASES, anywhere, case_points, central_difference, points, programs, run_program
 
 CASE_IDS = [c.name for c in CASES]
+# Per-op tests run once per op: half the profile's examples each keeps the file fast (--deep scales it up).
+per_case = settings(max_examples=max(10, settings.default.max_examples // 2))
 
 
 def _same(a, b):
@@ -58,6 +60,7 @@ def test_every_recorded_op_has_a_rule_and_a_case():
 
 # ---------------------------------------------------------------------------- rules == recorded floats
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@per_case
 @given(data=st.data())
 def test_rules_reproduce_the_recorded_local_derivatives_exactly(case, data):
     # Anywhere, IEEE specials included: the rule evaluated on floats is the float backward() multiplies.
@@ -79,6 +82,7 @@ def test_rpow_rule_is_exact_for_any_base_and_exponent(x, y, c):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@per_case
 @given(data=st.data())
 def test_second_derivatives_match_finite_differences_of_the_gradient(case, data):
     xs = data.draw(case_points(case))

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from naivegrad.func import grad, jacfwd, jacrev, jvp, vjp
 from naivegrad.scalar import Value
@@ -12,6 +12,8 @@ from naivegrad.scalar import Value
 from func_cases import CASES, case_points, central_difference
 
 CASE_IDS = [c.name for c in CASES]
+# Per-op tests run once per op: half the profile's examples each keeps the file fast (--deep scales it up).
+per_case = settings(max_examples=max(10, settings.default.max_examples // 2))
 unit = st.floats(-1.0, 1.0, allow_nan=False)
 
 
@@ -20,6 +22,7 @@ def _vec(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@per_case
 @given(data=st.data())
 def test_tangent_equals_gradient_exactly(case, data):
     xs = list(data.draw(case_points(case)))
@@ -37,6 +40,7 @@ def test_tangent_equals_gradient_exactly(case, data):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@per_case
 @given(data=st.data())
 def test_transpose_identity(case, data):
     # <u, J v> == <J^T u, v> for random u, v: forward and reverse mode compute the same linear map.
@@ -52,6 +56,7 @@ def test_transpose_identity(case, data):
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@per_case
 @given(data=st.data())
 def test_tangent_matches_central_differences(case, data):
     xs = list(data.draw(case_points(case)))

@@ -1,0 +1,315 @@
+"""The transforms on the tensor engine: reverse mode through backward, forward mode through jvp rules.
+
+Forward mode needs each op's ``Function.jvp``. The per-op tests below run for every op that has one and
+skip (saying so) for the others, so they start to bite as the rules are filled in; user-defined Functions
+with a ``jvp`` show the forward-mode path working end to end today.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from naivegrad.func import grad, hessian, hvp, jacfwd, jacrev, jvp, vjp
+from naivegrad.tensor import REGISTRY, Function, Tensor, concatenate, stack, where
+
+few = settings(max_examples=max(8, settings.default.max_examples // 4))
+
+
+# ---------------------------------------------------------------------------- user ops with forward rules
+class Cube(Function):
+    """x ** 3 with all three rules."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x * x
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * t
+
+
+class MatVec(Function):
+    """A @ x for a constant matrix A (a keyword option, never differentiated)."""
+
+    @staticmethod
+    def forward(ctx, x, A=None):
+        ctx.A = A
+        return A @ x
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.A.T @ g
+
+    @staticmethod
+    def jvp(ctx, t):
+        return ctx.A @ t
+
+
+class NoForwardRule(Function):
+    """2 x, with a backward but no jvp."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return 2 * g
+
+
+def numeric_jacobian(f, x, h=1e-6):
+    x = np.asarray(x, dtype=np.float64)
+    out = f(Tensor(x, requires_grad=False)).data
+    jac = np.zeros(out.shape + x.shape)
+    for idx in np.ndindex(*x.shape):
+        up, down = x.copy(), x.copy()
+        up[idx] += h
+        down[idx] -= h
+        jac[(Ellipsis,) + idx] = (f(Tensor(up, requires_grad=False)).data -
+                                  f(Tensor(down, requires_grad=False)).data) / (2 * h)
+    return jac
+
+
+@few
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(0, 2 ** 31))
+def test_user_ops_forward_and_reverse_jacobians_agree(n, m, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    x = rng.standard_normal(n)
+    f = lambda t: Cube.apply(MatVec.apply(t, A=A))  # noqa: E731  (built-in ops may lack jvp yet)
+    fwd, rev = jacfwd(f)(x), jacrev(f)(x)
+    assert fwd.shape == rev.shape == (m, n)
+    assert np.allclose(fwd, rev, rtol=1e-12, atol=1e-12)
+    assert np.allclose(rev, numeric_jacobian(f, x), rtol=1e-5, atol=1e-6)
+    v, u = rng.standard_normal(n), rng.standard_normal(m)
+    out, jv = jvp(f, (x,), (v,))
+    _, vjp_fn = vjp(f, x)
+    (jtu,) = vjp_fn(u)
+    assert isinstance(out, Tensor) and isinstance(jv, np.ndarray) and isinstance(jtu, Tensor)
+    assert np.isclose(u @ jv, jtu.data @ v, rtol=1e-11, atol=1e-11)
+
+
+def test_missing_forward_rule_names_the_op():
+    with pytest.raises(NotImplementedError, match="NoForwardRule has no forward-mode rule"):
+        jacfwd(lambda t: Cube.apply(NoForwardRule.apply(t)))(np.ones(3))
+    with pytest.raises(NotImplementedError, match="NoForwardRule"):
+        jvp(NoForwardRule.apply, np.ones(2), np.ones(2))
+    # Reverse mode goes through backward and works.
+    assert np.array_equal(jacrev(NoForwardRule.apply)(np.ones(2)), 2 * np.eye(2))
+
+
+def test_errors_raised_by_f_itself_are_not_rewritten():
+    def f(t):
+        raise NotImplementedError("my own")
+
+    with pytest.raises(NotImplementedError, match="^my own$"):
+        jacfwd(f)(np.ones(2))
+
+
+# ---------------------------------------------------------------------------- reverse mode, any op
+def test_jacrev_grad_vjp_on_builtin_ops_match_differences():
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((3, 4)))
+    x = rng.standard_normal(4)
+    f = lambda t: (W @ t).tanh() * t.sum() + t[:3].exp()  # noqa: E731
+    jac = jacrev(f)(x)
+    assert jac.shape == (3, 4) and jac.dtype == np.float64
+    assert np.allclose(jac, numeric_jacobian(f, x), rtol=1e-6, atol=1e-7)
+    g = grad(lambda t: f(t).sum())(x)
+    assert isinstance(g, Tensor) and not g.requires_grad
+    assert np.allclose(g.data, jac.sum(axis=0), rtol=1e-12)
+    out, vjp_fn = vjp(f, x)
+    (a,) = vjp_fn(np.array([1.0, 0.0, 0.0]))
+    (b,) = vjp_fn(np.array([0.0, 0.0, 1.0]))  # a second pullback through the same graph
+    assert np.allclose(a.data, jac[0]) and np.allclose(b.data, jac[2])
+    assert np.allclose(out.data, f(Tensor(x)).data)
+
+
+def test_transforms_leave_grads_of_captured_tensors_alone():
+    W = Tensor(np.ones((2, 2)))
+    before = np.full((2, 2), 7.0)
+    W.grad = before
+    f = lambda t: (W @ t).sin()  # noqa: E731
+    jacrev(f)(np.array([0.1, 0.2]))
+    grad(lambda t: f(t).sum())(np.array([0.1, 0.2]))
+    vjp(f, np.array([0.1, 0.2]))[1](np.ones(2))
+    assert W.grad is before
+    U = Tensor(np.ones(2))
+    jacrev(lambda t: t * U)(np.ones(2))
+    assert U.grad is None
+
+
+def test_several_arguments_and_multiple_outputs():
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0, 0.5])
+    f = lambda a, b: (a.sum() * b, (a * a).sum())  # noqa: E731
+    out, vjp_fn = vjp(f, x, y)
+    ga, gb = vjp_fn((np.array([1.0, 0.0, 0.0]), np.array(2.0)))
+    # d/da [b0 * sum(a) + 2 * sum(a^2)] = b0 + 4a ; d/db = [sum(a), 0, 0]
+    assert np.allclose(ga.data, 3.0 + 4 * x) and np.allclose(gb.data, [3.0, 0.0, 0.0])
+    ja, jb = jacrev(lambda a, b: a.sum() * b, argnums=(0, 1))(x, y)
+    assert ja.shape == (3, 2) and jb.shape == (3, 3)
+    assert np.allclose(ja, np.repeat(y[:, None], 2, axis=1)) and np.allclose(jb, 3.0 * np.eye(3))
+
+
+def test_dtypes_and_integer_arrays():
+    g = grad(lambda t: (t * t).sum())(np.array([1.0, 2.0], dtype=np.float32))
+    assert g.dtype == np.float32 and np.array_equal(g.data, [2.0, 4.0])
+    j = jacrev(lambda t: t * 2.0)(np.array([1, 2]))  # integers become float64
+    assert j.dtype == np.float64 and np.array_equal(j, 2 * np.eye(2))
+
+
+def test_constant_output_has_zero_derivatives():
+    c = Tensor(np.ones(2), requires_grad=False)
+    assert np.array_equal(jacrev(lambda t: c * 2.0)(np.ones(3)), np.zeros((2, 3)))
+    assert np.array_equal(grad(lambda t: (c * 2.0).sum())(np.ones(3)).data, np.zeros(3))
+
+
+def test_tensor_errors():
+    with pytest.raises(ValueError, match="one element"):
+        grad(lambda t: t * 2.0)(np.ones(2))
+    with pytest.raises(TypeError, match="must return Tensors"):
+        grad(lambda t: 3.0)(np.ones(1))
+    with pytest.raises(TypeError, match="list of arrays"):
+        grad(lambda ts: ts[0].sum())([np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match=r"shape \(3,\), expected \(2,\)"):
+        jvp(Cube.apply, np.ones(2), np.ones(3))
+    with pytest.raises(TypeError, match="one Tensor"):
+        jacrev(lambda t: (t, t))(np.ones(2))
+
+
+def test_second_order_and_nesting_are_refused_clearly():
+    f = lambda t: Cube.apply(t).sum()  # noqa: E731
+    with pytest.raises(NotImplementedError, match="hessian on the tensor engine"):
+        hessian(f)(np.ones(2))
+    with pytest.raises(NotImplementedError, match="hvp on the tensor engine"):
+        hvp(f, np.ones(2), np.ones(2))
+    with pytest.raises(NotImplementedError, match="grad inside grad on the tensor engine"):
+        grad(lambda t: grad(f)(t).sum())(np.ones(2))
+    with pytest.raises(NotImplementedError, match="jacfwd inside jacrev on the tensor engine"):
+        jacrev(jacfwd(lambda t: Cube.apply(t)))(np.ones(2))
+
+
+# ---------------------------------------------------------------------------- every registered op
+def _recipes(rng):
+    """op name -> (f on Tensors, input arrays): each f's top op is that op, at a point where it is smooth."""
+    a = rng.standard_normal((3, 4))
+    b = rng.standard_normal((4,))
+    pos = rng.uniform(0.5, 2.0, (3, 4))
+    away = np.sign(a) * (np.abs(a) + 0.2)
+    distinct = np.arange(12.0).reshape(3, 4) * 0.37 + rng.uniform(0, 0.1, (3, 4))
+    rng.shuffle(distinct.reshape(-1))
+    mask = rng.random((3, 4)) > 0.5
+    img = rng.standard_normal((1, 2, 4, 4))
+    ker = rng.standard_normal((3, 2, 2, 2))
+    img_distinct = (np.arange(32.0) * 0.31).reshape(1, 2, 4, 4)
+    return {
+        "add": (lambda x, y: x + y, [a, b]),
+        "sub": (lambda x, y: x - y, [a, b]),
+        "mul": (lambda x, y: x * y, [a, b]),
+        "div": (lambda x, y: x / y, [a, pos]),
+        "pow": (lambda x, y: x ** y, [pos, a]),
+        "neg": (lambda x: -x, [a]),
+        "abs": (lambda x: x.abs(), [away]),
+        "exp": (lambda x: x.exp(), [a]),
+        "log": (lambda x: x.log(), [pos]),
+        "sqrt": (lambda x: x.sqrt(), [pos]),
+        "tanh": (lambda x: x.tanh(), [a]),
+        "sigmoid": (lambda x: x.sigmoid(), [a]),
+        "relu": (lambda x: x.relu(), [away]),
+        "sin": (lambda x: x.sin(), [a]),
+        "cos": (lambda x: x.cos(), [a]),
+        "maximum": (lambda x, y: x.maximum(y), [distinct, distinct[::-1].copy()]),
+        "minimum": (lambda x, y: x.minimum(y), [distinct, distinct[::-1].copy()]),
+        "clip": (lambda x: x.clip(0.5, 3.0), [distinct + 0.01]),
+        "where": (lambda x, y: where(mask, x, y), [a, b]),
+        "matmul": (lambda x, y: x @ y, [a, b]),
+        "reshape": (lambda x: x.reshape(2, 6), [a]),
+        "transpose": (lambda x: x.transpose(), [a]),
+        "expand": (lambda x: x.expand(3, 4), [b]),
+        "squeeze": (lambda x: x.squeeze(), [a[:1]]),
+        "unsqueeze": (lambda x: x.unsqueeze(1), [a]),
+        "concatenate": (lambda x, y: concatenate([x, y], axis=0), [a, a[:1] * 2]),
+        "stack": (lambda x, y: stack([x, y], axis=1), [a, a * 0.5]),
+        "pad": (lambda x: x.pad(1, value=0.5), [a]),
+        "getitem": (lambda x: x[[0, 2, 2], 1:], [a]),
+        "sum": (lambda x: x.sum(axis=0), [a]),
+        "mean": (lambda x: x.mean(axis=1, keepdims=True), [a]),
+        "max": (lambda x: x.max(axis=1), [distinct]),
+        "min": (lambda x: x.min(axis=0), [distinct]),
+        "logsumexp": (lambda x: x.logsumexp(axis=1), [a]),
+        "softmax": (lambda x: x.softmax(axis=1), [a]),
+        "logsoftmax": (lambda x: x.logsoftmax(axis=0), [a]),
+        "conv2d": (lambda x, w: x.conv2d(w, padding=1), [img, ker]),
+        "maxpool2d": (lambda x: x.max_pool2d(2), [img_distinct]),
+        "avgpool2d": (lambda x: x.avg_pool2d(2), [img]),
+    }
+
+
+RECIPES = _recipes(np.random.default_rng(0))
+OPS = sorted(REGISTRY)
+
+
+def _recipe(name):
+    if name not in RECIPES:
+        pytest.skip(f"no recipe for tensor op {name!r} in tests/func/test_func_tensor.py yet")
+    f, xs = RECIPES[name]
+    return f, [x.astype(np.float64) for x in xs]
+
+
+def _numeric_jvp(f, xs, vs, h=1e-6):
+    up = f(*[Tensor(x + h * v, requires_grad=False) for x, v in zip(xs, vs)]).data
+    down = f(*[Tensor(x - h * v, requires_grad=False) for x, v in zip(xs, vs)]).data
+    return (up - down) / (2 * h)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_reverse_mode_through_every_op_matches_differences(name):
+    f, xs = _recipe(name)
+    rng = np.random.default_rng(1)
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    out, vjp_fn = vjp(f, *xs)
+    u = rng.standard_normal(out.shape)
+    grads = vjp_fn(u)
+    # <u, J v> by differences == <J^T u, v> by backward.
+    lhs = float(np.sum(u * _numeric_jvp(f, xs, vs)))
+    rhs = sum(float(np.sum(g.data * v)) for g, v in zip(grads, vs))
+    assert np.isclose(lhs, rhs, rtol=1e-6, atol=1e-7), (name, lhs, rhs)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_forward_mode_through_every_op_with_a_jvp_rule(name):
+    if REGISTRY[name].jvp is Function.jvp:
+        pytest.skip(f"tensor op {name!r} has no jvp rule yet (forward mode raises NotImplementedError)")
+    f, xs = _recipe(name)
+    rng = np.random.default_rng(2)
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    out, jv = jvp(f, tuple(xs), tuple(vs))
+    assert jv.shape == out.shape
+    assert np.allclose(jv, _numeric_jvp(f, xs, vs), rtol=1e-6, atol=1e-7), name
+    # Transpose identity against reverse mode: the jvp and backward rules describe one linear map.
+    _, vjp_fn = vjp(f, *xs)
+    u = rng.standard_normal(out.shape)
+    rhs = sum(float(np.sum(g.data * v)) for g, v in zip(vjp_fn(u), vs))
+    assert np.isclose(float(np.sum(u * jv)), rhs, rtol=1e-10, atol=1e-10), name
+    for i in range(len(xs)):
+        # Arguments outside argnums reach f untouched: give them as Tensors.
+        args = [x if j == i else Tensor(x, requires_grad=False) for j, x in enumerate(xs)]
+        fwd = jacfwd(f, argnums=i)(*args)
+        rev = jacrev(f, argnums=i)(*args)
+        assert np.allclose(fwd, rev, rtol=1e-10, atol=1e-12), (name, i)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_forward_mode_without_a_rule_raises_naming_the_op(name):
+    if REGISTRY[name].jvp is not Function.jvp:
+        pytest.skip(f"tensor op {name!r} has a jvp rule")
+    f, xs = _recipe(name)
+    with pytest.raises(NotImplementedError, match=REGISTRY[name].__name__):
+        jvp(f, tuple(xs), tuple(np.ones_like(x) for x in xs))
