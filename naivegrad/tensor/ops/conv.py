@@ -1,0 +1,482 @@
+"""Convolution and pooling on NCHW images, as ``torch.nn.functional.conv2d`` / ``max_pool2d`` / ``avg_pool2d``.
+
+>>> x = Tensor(np.ones((2, 3, 8, 8)), requires_grad=False); w = Tensor(np.ones((4, 3, 3, 3)))
+>>> x.conv2d(w, padding=1).max_pool2d(2).shape
+(2, 4, 4, 4)
+
+Every op looks at its input through one strided view (``as_strided``, no copy) that lines up, for each kernel
+offset, the pixels that offset touches. The convolution copies that view once into a column matrix and does
+one batched matmul; pooling reduces over the kernel offsets, one vectorised numpy call each. So Python loops
+run over the kh * kw kernel offsets at most, never over pixels. The backward passes scatter the gradient
+back through the same views, one offset at a time (col2im).
+"""
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..function import Function
+from ..tensor import Tensor
+
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "conv2d", "max_pool2d", "avg_pool2d"]
+
+
+# ---------------------------------------------------------------------- arguments
+def _pair(value, what, low):
+    """An int or a pair of ints, each >= ``low``, as a pair of Python ints."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
+    for v in pair:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{what} must be an int or a pair of ints, got {type(v).__name__}: {value!r}")
+        if v < low:
+            raise ValueError(f"{what} must be >= {low}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _conv_padding(padding, kernel, dilation, stride):
+    """``padding`` as (top, bottom, left, right): an int, a pair, ``"valid"`` or ``"same"`` (as PyTorch)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]  # the odd pixel goes after, as in PyTorch
+            return tuple(pads)
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = _pair(padding, "conv2d: padding", 0)
+    return ph, ph, pw, pw
+
+
+def _out_size(what, size, pad, kernel, dilation, stride, axis):
+    span = dilation * (kernel - 1) + 1
+    if size + pad < span:
+        raise ValueError(
+            f"{what}: the kernel spans {span} pixels along {axis} (size {kernel}, dilation {dilation}) but the "
+            f"input has only {size} (+{pad} padding)"
+        )
+    return (size + pad - span) // stride + 1
+
+
+def _images(x, what):
+    """x as a 4-D batch; a 3-D (C, H, W) image is a batch of one (``ctx.unbatched`` undoes it)."""
+    if x.ndim == 3:
+        return x[None], True
+    if x.ndim != 4:
+        raise ValueError(f"{what}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}")
+    return x, False
+
+
+def _padded(x, pads, value=0.0):
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    shape = (n, c, h + top + bottom, w + left + right)
+    xp = np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
+
+
+def _offset_view(xp, kernel, out, stride, dilation):
+    """A (N, C, kh, kw, OH, OW) view of the padded input: [..., i, j, y, x] is the pixel that kernel offset
+    (i, j) meets at output position (y, x). No copy; read-only."""
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = kernel, out, stride, dilation
+    n, c = xp.shape[:2]
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(xp, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False)
+
+
+def _offset_slice(i, j, out, stride, dilation):
+    """The (rows, cols) slices of the padded input that kernel offset (i, j) meets, in output order."""
+    (oh, ow), (sh, sw), (dh, dw) = out, stride, dilation
+    return (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+
+
+def _scatter(cols, padded_shape, pads, out, stride, dilation):
+    """col2im: add each kernel offset's (N, C, OH, OW) slab of ``cols`` back where it was read from, then cut
+    the padding off. The loop runs over the kh * kw offsets; each iteration is one strided numpy add."""
+    kh, kw = cols.shape[2:4]
+    grad = np.zeros(padded_shape, cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows, columns = _offset_slice(i, j, out, stride, dilation)
+            grad[:, :, rows, columns] += cols[:, :, i, j]
+    top, bottom, left, right = pads
+    return grad[:, :, top:padded_shape[2] - bottom, left:padded_shape[3] - right]
+
+
+# ---------------------------------------------------------------------- convolution
+class Conv2d(Function):
+    """2-D cross-correlation (what deep learning calls convolution) of an NCHW input with an OIHW weight.
+
+    ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xpad[n, g * C/groups + c,
+    y * sh + i * dh, x * sw + j * dw]`` for output channel o in group g. Forward: im2col (one copy of a strided
+    view) and one batched matmul. Backward: the weight gradient is a matmul with the saved columns, the
+    input's a matmul followed by col2im; the bias's a sum. Forward mode: the tangent is linear in each input,
+    conv(dx, w) + conv(x, dw) + db.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        x, ctx.unbatched = _images(x, "conv2d")
+        if weight.ndim != 4:
+            raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels / groups, kh, kw), "
+                             f"got shape {weight.shape}")
+        if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, numbers.Integral) or groups < 1:
+            raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+        n, c, h, w = x.shape
+        o, cg, kh, kw = weight.shape
+        if min(cg, kh, kw) < 1:
+            raise ValueError(f"conv2d: weight of shape {weight.shape} has an empty axis")
+        if c != cg * groups:
+            raise ValueError(f"conv2d: input of shape {x.shape} has {c} channels, but weight of shape "
+                             f"{weight.shape} with groups={groups} expects {cg * groups}")
+        if o % groups:
+            raise ValueError(f"conv2d: {o} output channels (weight shape {weight.shape}) do not split into "
+                             f"groups={groups}")
+        if bias is not None and np.shape(bias) != (o,):
+            raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {weight.shape}, "
+                             f"got {np.shape(bias)}")
+        stride = _pair(stride, "conv2d: stride", 1)
+        dilation = _pair(dilation, "conv2d: dilation", 1)
+        pads = _conv_padding(padding, (kh, kw), dilation, stride)
+        out = (_out_size("conv2d", h, pads[0] + pads[1], kh, dilation[0], stride[0], "H"),
+               _out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
+        xp = _padded(x, pads)
+        # (N, groups, C/groups * kh * kw, OH * OW): the reshape of the strided view is the one im2col copy.
+        cols = _offset_view(xp, (kh, kw), out, stride, dilation).reshape(n, groups, cg * kh * kw, -1)
+        ctx.save_for_backward(cols, weight)
+        ctx.geometry = (xp.shape, pads, out, stride, dilation, groups)
+        return Conv2d._finish(ctx, Conv2d._apply_weight(cols, weight, groups), bias, o, out)
+
+    @staticmethod
+    def _apply_weight(cols, weight, groups):
+        o = weight.shape[0]
+        return np.matmul(weight.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, OH*OW)
+
+    @staticmethod
+    def _finish(ctx, y, bias, o, out):
+        y = y.reshape(y.shape[0], o, *out)
+        if bias is not None:
+            y += bias.reshape(o, 1, 1)
+        return y[0] if ctx.unbatched else y
+
+    @staticmethod
+    def backward(ctx, g):
+        cols, weight = ctx.saved_tensors
+        padded_shape, pads, out, stride, dilation, groups = ctx.geometry
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if ctx.unbatched:
+            g = g[None]
+        n, o = g.shape[:2]
+        gm = g.reshape(n, groups, o // groups, -1)
+        gx = gw = gb = None
+        if need_w:
+            # One (O/g, P) @ (P, K) product per image, summed over the batch.
+            gw = np.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
+        if need_b:
+            gb = g.sum(axis=(0, 2, 3))
+        if need_x:
+            wt = weight.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+            if stride == (1, 1) and np.isfinite(weight).all():
+                gx = _input_grad_wide(g, wt, weight.shape, padded_shape, pads, out, dilation, groups)
+            else:
+                dcols = np.matmul(wt, gm).reshape(n, padded_shape[1], *weight.shape[2:], *out)
+                gx = _scatter(dcols, padded_shape, pads, out, stride, dilation)
+            if ctx.unbatched:
+                gx = gx[0]
+        return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, x_t, w_t, b_t):
+        cols, weight = ctx.saved_tensors
+        padded_shape, pads, out, stride, dilation, groups = ctx.geometry
+        o, _, kh, kw = weight.shape
+        y = None
+        if x_t is not None:
+            xt = x_t[None] if ctx.unbatched else x_t
+            xt_cols = _offset_view(_padded(xt, pads), (kh, kw), out, stride, dilation)
+            y = Conv2d._apply_weight(xt_cols.reshape(cols.shape), weight, groups)
+        if w_t is not None:
+            yw = Conv2d._apply_weight(cols, w_t, groups)
+            y = yw if y is None else y + yw
+        if y is None:
+            y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
+        return Conv2d._finish(ctx, y, b_t, o, out)
+
+
+def _input_grad_wide(g, wt, weight_shape, padded_shape, pads, out, dilation, groups):
+    """The input gradient of a stride-1 convolution, with col2im on flattened images.
+
+    Output pixel (y, x) reads input pixel (y + i*dh, x + j*dw): in a flattened padded image of width Wp, the
+    flat index y*Wp + x shifted by i*dh*Wp + j*dw. Giving the output gradient rows that width (zeros past
+    the real OW columns) makes each kernel offset's contribution one contiguous run of the flat image, so
+    col2im is kh*kw long, fast adds instead of adds over short strided rows. The zero columns contribute
+    exactly 0 as long as the weight is finite (the caller checks; inf * 0 would be nan).
+    """
+    n, o = g.shape[:2]
+    _, _, kh, kw = weight_shape
+    hp, wp = padded_shape[2:]
+    (oh, ow), (dh, dw) = out, dilation
+    wide = np.zeros((n, o, oh, wp), g.dtype)
+    wide[..., :ow] = g
+    dcols = np.matmul(wt, wide.reshape(n, groups, o // groups, oh * wp))
+    dcols = dcols.reshape(n, padded_shape[1], kh, kw, oh * wp)
+    run = (oh - 1) * wp + ow  # from the first real output pixel to the last
+    grad = np.zeros((n, padded_shape[1], hp * wp), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            grad[:, :, start:start + run] += dcols[:, :, i, j, :run]
+    top, bottom, left, right = pads
+    return grad.reshape(padded_shape)[:, :, top:hp - bottom, left:wp - right]
+
+
+# ---------------------------------------------------------------------- pooling
+def _pool_setup(ctx, x, kernel_size, stride, padding, what):
+    """Checked window geometry; pads at most half the window, as PyTorch requires."""
+    x, ctx.unbatched = _images(x, what)
+    kernel = _pair(kernel_size, f"{what}: kernel_size", 1)
+    stride = kernel if stride is None else _pair(stride, f"{what}: stride", 1)
+    ph, pw = _pair(padding, f"{what}: padding", 0)
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ValueError(f"{what}: padding {padding!r} must be at most half of kernel_size {kernel_size!r}")
+    n, c, h, w = x.shape
+    out = (_out_size(what, h, 2 * ph, kernel[0], 1, stride[0], "H"),
+           _out_size(what, w, 2 * pw, kernel[1], 1, stride[1], "W"))
+    ctx.geometry = ((n, c, h + 2 * ph, w + 2 * pw), (ph, ph, pw, pw), kernel, out, stride)
+    return x
+
+
+def _unbatch(ctx, y):
+    return y[0] if ctx.unbatched else y
+
+
+class MaxPool2d(Function):
+    """The maximum of each kernel_size window (stride defaults to kernel_size; padding counts as -inf).
+
+    Each output's gradient goes to its window's first maximal element in row-major order, as in PyTorch,
+    where padding never wins (not even over a real -inf) and a nan wins (the last nan, as PyTorch's CPU kernel
+    scans); forward mode picks the tangent at the same element.
+
+    Max is separable: the window maximum is the maximum over rows of the maxima along each row. So the scan
+    runs in two passes, along W (kw - 1 numpy calls) then along H (kh - 1 calls); each pass keeps the index
+    it chose, and the two indices together are the row-major first maximum.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel_size=2, stride=None, padding=0):
+        x = _pool_setup(ctx, x, kernel_size, stride, padding, "max_pool2d")
+        padded_shape, (top, _, left, _), (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
+        xp = _padded(x, ctx.geometry[1], -np.inf)
+        row_max, ctx.col_arg = _scan_max(xp, 3, kw, sw, ow, left)
+        best, ctx.row_arg = _scan_max(row_max, 2, kh, sh, oh, top)
+        return _unbatch(ctx, best)
+
+    @staticmethod
+    def backward(ctx, g):
+        padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
+        g = g[None] if ctx.unbatched else g
+        finite = bool(np.isfinite(g).all())
+        g_rows = _unscan(g, ctx.row_arg, 2, kh, sh, padded_shape[2], finite)
+        gx = _unscan(g_rows, ctx.col_arg, 3, kw, sw, padded_shape[3], finite)
+        top, bottom, left, right = pads
+        return _unbatch(ctx, gx[:, :, top:padded_shape[2] - bottom, left:padded_shape[3] - right])
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
+        xt = _padded(x_t[None] if ctx.unbatched else x_t, pads)
+        rows = _gather(xt, ctx.col_arg, 3, kw, sw, ow)
+        return _unbatch(ctx, _gather(rows, ctx.row_arg, 2, kh, sh, oh))
+
+
+def _along(a, axis, start, step, count):
+    """a[..., start : start + step * (count - 1) + 1 : step] along ``axis`` (2 or 3): a strided view."""
+    index = [slice(None)] * 4
+    index[axis] = slice(start, start + step * (count - 1) + 1, step)
+    return a[tuple(index)]
+
+
+def _scan_max(a, axis, k, s, o, before):
+    """Running maximum along ``axis`` of ``o`` windows of ``k`` cells moved by ``s``: (max, index in window).
+
+    A window that starts in the padding (``before`` cells of -inf) starts its scan at its first real cell,
+    so padding can never be chosen. The strict ``>`` keeps the first maximum; a second scan, run only when
+    the result holds a nan, gives the last nan instead, as PyTorch's kernel does.
+    """
+    dtype = np.int8 if k <= 127 else np.int16
+    first = np.maximum(0, before - s * np.arange(o))  # each window's first real cell
+    if k == 1:
+        return _along(a, axis, 0, s, o), np.zeros((0,), dtype)
+    if not first.any():
+        v0, v1 = _along(a, axis, 0, s, o), _along(a, axis, 1, s, o)
+        arg = (v1 > v0).view(dtype)  # a bool array is 0/1 bytes: viewed as int8, it is the index
+        best = np.maximum(v0, v1)
+        j = 2
+    else:
+        best = np.take(a, s * np.arange(o) + first, axis=axis)
+        shape = [1, 1, 1, 1]
+        shape[axis] = o
+        arg = np.broadcast_to(first.astype(dtype).reshape(shape), best.shape).copy()
+        j = 1
+    for j in range(j, k):
+        v = _along(a, axis, j, s, o)
+        # arg only grows along the scan, so "set to j where v wins" is a maximum with (v wins) * j.
+        np.maximum(arg, (v > best) * dtype(j), out=arg)
+        np.maximum(best, v, out=best)  # propagates nan, as the value must
+    if np.isnan(best).any():  # rare: redo the scan with nan winning over everything, the last nan kept
+        best = np.take(a, s * np.arange(o) + first, axis=axis)
+        arg = np.broadcast_to(first.astype(dtype).reshape([o if i == axis else 1 for i in range(4)]),
+                              best.shape).copy()
+        for j in range(1, k):
+            v = _along(a, axis, j, s, o)
+            hit = (v > best) | np.isnan(v)
+            np.copyto(arg, dtype(j), where=hit)
+            np.copyto(best, v, where=hit)
+    return best, arg
+
+
+def _unscan(g, arg, axis, k, s, size, finite):
+    """The transpose of ``_scan_max``: each window's gradient goes to the cell its scan chose, along ``axis``
+    of length ``size``. Non-overlapping windows write each cell once; overlapping ones accumulate."""
+    o = g.shape[axis]
+    shape = list(g.shape)
+    shape[axis] = size
+    tiled = s == k  # windows side by side: each cell is written once (or never, past the last window)
+    if tiled:
+        out = np.empty(shape, g.dtype)
+        if k * o < size:
+            index = [slice(None)] * 4
+            index[axis] = slice(k * o, None)
+            out[tuple(index)] = 0
+    else:
+        out = np.zeros(shape, g.dtype)
+    if k == 1:
+        _along(out, axis, 0, s, o)[...] = g
+        return out
+    if tiled and k == 2 and finite:
+        # g * mask is many times faster than np.where, and exact for finite g; then the other cell gets
+        # g - g * mask, which is exactly 0 or g.
+        second = np.multiply(g, arg.view(bool), out=_along(out, axis, 1, s, o))
+        np.subtract(g, second, out=_along(out, axis, 0, s, o))
+        return out
+    for j in range(k):
+        dest = _along(out, axis, j, s, o)
+        hit = arg == j
+        part = g * hit if finite else np.where(hit, g, g.dtype.type(0))  # inf * 0 would be nan
+        if tiled:
+            dest[...] = part
+        else:
+            dest += part
+    return out
+
+
+def _gather(a, arg, axis, k, s, o):
+    """The cell each window's scan chose (``arg``), read from ``a`` along ``axis``: forward mode's selection."""
+    out = None
+    for j in range(k):
+        part = np.where(arg == j, _along(a, axis, j, s, o), a.dtype.type(0))
+        out = part if out is None else out + part
+    return out
+
+
+class AvgPool2d(Function):
+    """The mean of each kernel_size window (stride defaults to kernel_size; padding counts as zeros).
+
+    ``count_include_pad=True`` (PyTorch's default) divides by the window's full size; False divides by the
+    number of real (unpadded) pixels in it. Linear, so its backward and tangent are pooling's transpose and
+    itself.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel_size=2, stride=None, padding=0, count_include_pad=True):
+        x = _pool_setup(ctx, x, kernel_size, stride, padding, "avg_pool2d")
+        padded_shape, pads, (kh, kw), out, stride = ctx.geometry
+        if count_include_pad or not any(pads):
+            ctx.divisor = x.dtype.type(kh * kw)
+        else:
+            real_h = _real_cells(x.shape[2], pads[0], kh, stride[0], out[0])
+            real_w = _real_cells(x.shape[3], pads[2], kw, stride[1], out[1])
+            ctx.divisor = np.outer(real_h, real_w).astype(x.dtype)
+        return _unbatch(ctx, AvgPool2d._pool(ctx, x))
+
+    @staticmethod
+    def _pool(ctx, x):
+        padded_shape, pads, (kh, kw), out, stride = ctx.geometry
+        view = _offset_view(_padded(x, pads), (kh, kw), out, stride, (1, 1))
+        total = view[:, :, 0, 0].copy()
+        for k in range(1, kh * kw):
+            total += view[:, :, k // kw, k % kw]
+        total /= ctx.divisor
+        return total
+
+    @staticmethod
+    def backward(ctx, g):
+        padded_shape, pads, (kh, kw), out, stride = ctx.geometry
+        g = (g[None] if ctx.unbatched else g) / ctx.divisor
+        slabs = np.broadcast_to(g[:, :, None, None], g.shape[:2] + (kh, kw) + g.shape[2:])
+        return _unbatch(ctx, _scatter(slabs, padded_shape, pads, out, stride, (1, 1)))
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return _unbatch(ctx, AvgPool2d._pool(ctx, x_t[None] if ctx.unbatched else x_t))
+
+
+def _real_cells(size, before, k, s, o):
+    """How many of each window's ``k`` cells (window y starts at y * s) are real, not padding, along one axis."""
+    start = s * np.arange(o) - before
+    return np.minimum(start + k, size) - np.maximum(start, 0)
+
+
+# ---------------------------------------------------------------------- functional forms
+def _tensor(x, what):
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor(x, requires_grad=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what} must be a Tensor or an array of numbers: {e}") from None
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution of ``input`` (N, C, H, W) or (C, H, W) with ``weight`` (O, C / groups, kh, kw), plus
+    ``bias`` (O,) if given, as ``torch.nn.functional.conv2d``. ``stride``, ``padding`` (or "valid"/"same")
+    and ``dilation`` are ints or (h, w) pairs.
+
+    >>> conv2d(x, w, stride=2, padding=1).shape          # x (8, 3, 32, 32), w (16, 3, 3, 3)
+    (8, 16, 16, 16)
+    """
+    input, weight = _tensor(input, "conv2d: input"), _tensor(weight, "conv2d: weight")
+    if bias is not None:
+        bias = _tensor(bias, "conv2d: bias")
+    return Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """Max over windows of ``kernel_size`` moved by ``stride`` (default: ``kernel_size``), as
+    ``torch.nn.functional.max_pool2d``; ``padding`` (at most half the window) counts as -inf.
+
+    >>> max_pool2d(x, 2).shape                             # x (8, 16, 28, 28)
+    (8, 16, 14, 14)
+    """
+    return MaxPool2d.apply(_tensor(input, "max_pool2d: input"), kernel_size=kernel_size, stride=stride,
+                           padding=padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """Mean over windows, as ``torch.nn.functional.avg_pool2d`` (padding counts as zeros; see ``AvgPool2d``
+    for ``count_include_pad``).
+
+    >>> avg_pool2d(x, 3, stride=1, padding=1).shape         # x (8, 16, 28, 28)
+    (8, 16, 28, 28)
+    """
+    return AvgPool2d.apply(_tensor(input, "avg_pool2d: input"), kernel_size=kernel_size, stride=stride,
+                           padding=padding, count_include_pad=count_include_pad)
