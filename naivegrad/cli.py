@@ -12,7 +12,6 @@ Ctrl-C during training ends with status 130 after saving a checkpoint when ``--s
 import argparse
 import os
 import sys
-import time
 
 from . import __version__
 
@@ -259,8 +258,8 @@ def _train(args):
         return _fail(f"naivegrad: interrupted at step {stop.step} of {stop.steps}; {where}", EXIT_INTERRUPTED)
 
     status = 0
-    for run in runs:
-        print(_summary(run, data, result, start), flush=True)
+    for i, run in enumerate(runs):
+        print(_summary(run, data, result, start, i if len(runs) > 1 else None), flush=True)
     if len(runs) == 2:
         status = _report_agreement(*runs)
     if args.save:
@@ -271,9 +270,11 @@ def _train(args):
     return status
 
 
-def _summary(run, data, result, start):
+def _summary(run, data, result, start, i=None):
+    """One line per engine: steps, time, speed, final loss, train (and held-out) accuracy."""
     steps = f"{result.steps_run} steps" if start == 0 else f"steps {start}-{run.step} ({result.steps_run})"
-    parts = [f"{steps} in {result.seconds:.2f} s ({result.steps_per_second:.1f} steps/s)"]
+    seconds = result.seconds if i is None else result.run_seconds[i]
+    parts = [f"{steps} in {seconds:.2f} s ({result.steps_per_second(i):.1f} steps/s)"]
     if run.history["loss"]:
         parts.append(f"final loss {run.history['loss'][-1]:.4f}")
     parts.append(f"train accuracy {run.accuracy(data.X_train, data.y_train):.1%}")

@@ -76,7 +76,7 @@ class Config:
     """Every setting of a training run, resolved (no defaults left open). Build one with ``resolve``."""
 
     dataset: str
-    samples: int       # points in a 2-D set (mnist: the 8,000 training digits)
+    samples: int       # points in a 2-D set, before the held-out split (mnist: 10,000 digits, 2,000 held out)
     noise: float       # 2-D sets: noise std (blobs: each cluster's std)
     classes: int
     test_fraction: float
@@ -89,7 +89,7 @@ class Config:
     batch_size: int
     l2: float
     backend: str
-    data_dir: str = None
+    data_dir: str = None  # where MNIST is looked for first
 
     @property
     def binary(self):
@@ -113,7 +113,8 @@ class Config:
             n_test = _n_test(self.samples, self.test_fraction)
             what = f"{self.dataset} ({self.samples - n_test} train" + (f" / {n_test} test" if n_test else "") + \
                    f" points, {self.classes} classes)"
-        model = "ConvNet" if self.model == "convnet" else f"MLP({_n_inputs(self)}, {list(self.hidden) + [_n_outputs(self)]})"
+        model = (f"MLP({_n_inputs(self)}, {list(self.hidden) + [_n_outputs(self)]})" if self.model == "mlp" else
+                 "ConvNet(conv3x3 1->8, relu, maxpool2, conv3x3 8->16, relu, maxpool2, linear 400->10)")
         l2 = f" + {self.l2:g} L2" if self.l2 else ""
         n_train = self.samples - _n_test(self.samples, self.test_fraction)
         batch = "full batch" if self.batch_size >= n_train else f"batch {self.batch_size}"
@@ -422,11 +423,19 @@ class Run:
         return loss_value, acc
 
     def scores(self, X, chunk=1000):
-        """Model outputs for ``X`` as a float64 array (n, outputs), without recording a graph."""
+        """Model outputs for ``X`` as a float64 array (n, outputs), without recording a graph.
+
+        Digits on the scalar engine are scored by a float64 tensor-engine copy of the model (the same numbers
+        to ~1e-15): thousands of images through Values would take many minutes.
+        """
+        model = self.model
+        if self.engine == "scalar" and self.config.dataset == "mnist":
+            model = build_model(self.config, "tensor", np.float64)
+            model.load_state_dict(self.model.state_dict())
         out = []
         with no_grad():
             for i in range(0, len(X), chunk):
-                out.append(_as_array(self.model(_model_input(self.config, X[i:i + chunk]))))
+                out.append(_as_array(model(_model_input(self.config, X[i:i + chunk]))))
         return np.concatenate(out) if out else np.zeros((0, _n_outputs(self.config)))
 
     def predict(self, X):
@@ -522,14 +531,17 @@ def _sigint_at_step_boundary():
 
 @dataclass
 class FitResult:
-    """What ``fit`` did: steps taken in this call and the seconds they took."""
+    """What ``fit`` did: steps taken in this call, the wall-clock seconds, and each run's own training seconds
+    (``run_seconds``, in the order of the runs: side by side, each engine is timed separately)."""
 
     steps_run: int
     seconds: float
+    run_seconds: tuple = ()
 
-    @property
-    def steps_per_second(self):
-        return self.steps_run / self.seconds if self.seconds > 0 else float("inf")
+    def steps_per_second(self, i=None):
+        """Steps per second overall, or of run ``i``'s own training time."""
+        t = self.seconds if i is None else self.run_seconds[i]
+        return self.steps_run / t if t > 0 else float("inf")
 
 
 def fit(runs, steps, *, progress=False, callback=None, save=None, save_every=0, config=None):
@@ -552,11 +564,16 @@ def fit(runs, steps, *, progress=False, callback=None, save=None, save_every=0, 
         names = "+".join(r.engine for r in runs)
         bar = tqdm(total=steps, initial=start, desc=f"train {names}", unit="step", leave=True, dynamic_ncols=True)
     t0 = time.perf_counter()
+    run_seconds = [0.0] * len(runs)
     step = start
     try:
         with _sigint_at_step_boundary() as stop_requested:
             while step < steps:
-                results = [r.train_step(steps) for r in runs]
+                results = []
+                for i, r in enumerate(runs):
+                    t = time.perf_counter()
+                    results.append(r.train_step(steps))
+                    run_seconds[i] += time.perf_counter() - t
                 step += 1
                 if bar is not None:
                     losses = "/".join(f"{l:.4f}" for l, _ in results)
@@ -584,7 +601,7 @@ def fit(runs, steps, *, progress=False, callback=None, save=None, save_every=0, 
     seconds = time.perf_counter() - t0
     if save:
         save_checkpoint(save, config, runs[0])
-    return FitResult(step - start, seconds)
+    return FitResult(step - start, seconds, tuple(run_seconds))
 
 
 # ------------------------------------------------------------------------------------------- checkpoints
