@@ -98,7 +98,8 @@ class ScalarBackend:
         raise TypeError(f"scalar backend input must be a number, Value, list or array, got {type(x).__name__}")
 
     def to_output(self, batch):
-        rows = [r[0] if len(r) == 1 else list(r) for r in batch]
+        # Image rows (numpy object arrays, from the conv layers) come out as nested lists of their shape.
+        rows = [r.tolist() if isinstance(r, np.ndarray) else r[0] if len(r) == 1 else list(r) for r in batch]
         return rows[0] if batch.single else rows
 
     # -- math
@@ -114,6 +115,53 @@ class ScalarBackend:
 
     def activation(self, x, name):
         return ScalarBatch([[getattr(_as_value(v), name)() for v in r] for r in x], x.single)
+
+    # -- images: each row is one (C, H, W) array of Values or floats; the scalar reference ops run per row
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        from ..scalar.conv import conv2d
+
+        return ScalarBatch([conv2d(_image(r, "Conv2d"), weight, bias, stride, padding, dilation, groups)
+                            for r in x], x.single)
+
+    def max_pool2d(self, x, kernel_size, stride, padding):
+        from ..scalar.conv import max_pool2d
+
+        return ScalarBatch([max_pool2d(_image(r, "MaxPool2d"), kernel_size, stride, padding) for r in x], x.single)
+
+    def avg_pool2d(self, x, kernel_size, stride, padding, count_include_pad):
+        from ..scalar.conv import avg_pool2d
+
+        return ScalarBatch([avg_pool2d(_image(r, "AvgPool2d"), kernel_size, stride, padding, count_include_pad)
+                            for r in x], x.single)
+
+    def flatten(self, x, start_dim, end_dim):
+        # The dims count the batch axis, as in PyTorch; a row has one axis fewer.
+        rows = []
+        for r in x:
+            a = r if isinstance(r, np.ndarray) else np.asarray(r, dtype=object)
+            s, e = _flatten_dims(start_dim, end_dim, a.ndim + 1)
+            a = a.reshape(a.shape[:s - 1] + (-1,) + a.shape[e:])
+            rows.append(a.tolist() if a.ndim == 1 else a)
+        return ScalarBatch(rows, x.single)
+
+
+def _image(r, what):
+    a = r if isinstance(r, np.ndarray) else np.asarray(r, dtype=object)
+    if a.ndim != 3:
+        raise ValueError(f"{what} on the scalar backend needs each sample as a (C, H, W) image, got a sample of "
+                         f"shape {a.shape}; pass a batch of shape (N, C, H, W)")
+    return a
+
+
+def _flatten_dims(start_dim, end_dim, ndim):
+    """Flatten's (start, end) as non-negative dims of a batch with ``ndim`` axes; the batch axis must stay."""
+    s = start_dim + ndim if start_dim < 0 else start_dim
+    e = end_dim + ndim if end_dim < 0 else end_dim
+    if not (1 <= s <= e < ndim):
+        raise ValueError(f"Flatten(start_dim={start_dim}, end_dim={end_dim}) must keep the batch axis: on a batch "
+                         f"with {ndim} axes it needs 1 <= start_dim <= end_dim < {ndim} (negative dims count "
+                         f"from the end)")
+    return s, e
 
 
 def _row(r):
@@ -181,6 +229,22 @@ class TensorBackend:
 
     def activation(self, x, name):
         return getattr(x, name)()
+
+    # -- images: an NCHW Tensor
+    def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
+        return x.conv2d(weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+    def max_pool2d(self, x, kernel_size, stride, padding):
+        return x.max_pool2d(kernel_size, stride=stride, padding=padding)
+
+    def avg_pool2d(self, x, kernel_size, stride, padding, count_include_pad):
+        from ..tensor.ops.conv import avg_pool2d
+
+        return avg_pool2d(x, kernel_size, stride=stride, padding=padding, count_include_pad=count_include_pad)
+
+    def flatten(self, x, start_dim, end_dim):
+        s, e = _flatten_dims(start_dim, end_dim, x.ndim)
+        return x.flatten(s, e)
 
 
 _BACKENDS = {"scalar": ScalarBackend(), "tensor": TensorBackend()}
