@@ -5,10 +5,15 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from naivegrad import optim, training
 from naivegrad.nn.serialization import atomic_savez
@@ -18,16 +23,24 @@ from cli_helpers import checkpoint, model_weights, module_command, module_env, o
 RUN_STATE = ("model.", "optimizer.", "loader.", "history.", "step")
 
 
-def interrupt_at(monkeypatch, k):
-    """Make training raise KeyboardInterrupt (as Ctrl-C would) when step ``k`` is about to start."""
-    real_step = training.Run.train_step
+def interrupter(k, where="step"):
+    """(method name, replacement) raising KeyboardInterrupt, as Ctrl-C would, in step ``k``: as it starts
+    (``where="step"``), or in its forward pass, after its batch was taken from the loader (``"loss"``)."""
+    name = "train_step" if where == "step" else "loss"
+    real = getattr(training.Run, name)
 
-    def step(self, total):
+    def interrupted(self, *args):
         if self.step == k:
             raise KeyboardInterrupt
-        return real_step(self, total)
+        return real(self, *args)
 
-    monkeypatch.setattr(training.Run, "train_step", step)
+    return name, interrupted
+
+
+def interrupt_at(monkeypatch, k, where="step"):
+    """Interrupt step ``k`` (see ``interrupter``) for the rest of the test; returns the real ``train_step``."""
+    real_step = training.Run.train_step
+    monkeypatch.setattr(training.Run, *interrupter(k, where))
     return real_step
 
 
@@ -48,25 +61,46 @@ RECIPES = [
 ]
 
 
+@pytest.mark.parametrize("where", ["step", "loss"])
 @pytest.mark.parametrize("engine, recipe", RECIPES, ids=[f"{e} {' '.join(map(str, r))}" for e, r in RECIPES])
-def test_interrupted_then_resumed_equals_uninterrupted(run_cli, tmp_path, monkeypatch, engine, recipe):
+def test_interrupted_then_resumed_equals_uninterrupted(run_cli, tmp_path, monkeypatch, engine, recipe, where):
     whole, part = tmp_path / "whole.npz", tmp_path / "part.npz"
     argv = ["train", "--backend", engine, "--quiet", *recipe]
     assert run_cli(*argv, "--save", whole)[0] == 0
 
     k = 4
-    real_step = interrupt_at(monkeypatch, k)
-    status, out, err = run_cli(*argv, "--save", part)
+    with monkeypatch.context() as patch:
+        interrupt_at(patch, k, where)
+        status, out, err = run_cli(*argv, "--save", part)
     assert status == 130
     line = one_line_error(err)
     assert f"interrupted at step {k} of" in line and f"saved to {part}" in line
     assert int(checkpoint(part)["step"]) == k
 
-    monkeypatch.setattr(training.Run, "train_step", real_step)
     status, out, err = run_cli("train", "--resume", part, "--save", part, "--quiet")  # settings from the file
     assert status == 0, err
     assert f"resuming {part} at step {k}" in out
     assert_same_run(checkpoint(part), checkpoint(whole))
+
+
+# run_cli reads and clears the captured output on every call, so sharing it between examples is safe.
+@settings(max_examples=max(5, settings.default.max_examples // 6),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(dataset=st.sampled_from(training.POINT_DATASETS), optimizer=st.sampled_from(training.OPTIMIZERS),
+       batch_size=st.integers(1, 100), steps=st.integers(2, 25), data=st.data(), seed=st.integers(0, 3),
+       test_fraction=st.sampled_from([0.0, 0.2]), where=st.sampled_from(["step", "loss"]))
+def test_resume_equals_uninterrupted_for_generated_recipes(run_cli, dataset, optimizer, batch_size, steps, data,
+                                                           seed, test_fraction, where):
+    k = data.draw(st.integers(1, steps - 1), label="interrupted before step")
+    argv = ["train", "--backend", "tensor", "--quiet", "--dataset", dataset, "--optimizer", optimizer,
+            "--batch-size", batch_size, "--steps", steps, "--seed", seed, "--test-fraction", test_fraction]
+    with tempfile.TemporaryDirectory() as folder:
+        whole, part = Path(folder, "whole.npz"), Path(folder, "part.npz")
+        assert run_cli(*argv, "--save", whole)[0] == 0
+        with mock.patch.object(training.Run, *interrupter(k, where)):
+            assert run_cli(*argv, "--save", part)[0] == 130
+        assert run_cli("train", "--resume", part, "--save", part, "--quiet")[0] == 0
+        assert_same_run(checkpoint(part), checkpoint(whole))
 
 
 def test_a_checkpoint_resumes_on_the_other_engine(run_cli, tmp_path, monkeypatch):
