@@ -187,11 +187,7 @@ def _settings(args):
                 before = training.resolve(saved)
             except training.ConfigError as e:
                 raise training.CheckpointError(f"{args.resume!r} holds settings naivegrad cannot use: {e}") from None
-            if "data_dir" not in given:
-                given["data_dir"] = before.data_dir
-            if "steps" not in given:
-                given["steps"] = before.steps
-            config = training.resolve({**saved, **given})
+            config = training.resolve({**saved, **given})  # what was not given comes from the checkpoint
             for key in training.RESUME_FIXED:
                 if getattr(config, key) != getattr(before, key):
                     raise UsageError(
@@ -250,7 +246,8 @@ def _train(args):
                               save_every=args.save_every or 0, config=config)
     except training.Interrupted as stop:
         if stop.saved:
-            where = f"checkpoint saved to {stop.saved} (continue with: naivegrad train --resume {stop.saved})"
+            where = (f"checkpoint saved to {stop.saved} "
+                     f"(continue with: naivegrad train --resume {stop.saved} --save {stop.saved})")
         elif stop.reason:
             where = f"no checkpoint written: {stop.reason}"
         else:
