@@ -19,7 +19,8 @@ What comes back:
 
 - ``grad`` / ``vjp_fn`` / ``hvp``: shaped like the primals: Values (scalar engine), Tensors (tensor engine).
 - ``jvp``: ``(output, tangent)``, the tangent shaped like the output: floats (nested like a list output)
-  on the scalar engine, numpy arrays on the tensor engine.
+  on the scalar engine, numpy arrays on the tensor engine. The tangent is returned, not left on the
+  output, so the output can go on into other ops (or another jvp) as a plain Value / Tensor.
 - ``jacrev`` / ``jacfwd`` / ``hessian``: numpy arrays of shape output.shape + input.shape (+ input.shape);
   a tuple per argnum when ``argnums`` is a tuple.
 

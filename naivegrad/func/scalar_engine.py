@@ -92,6 +92,7 @@ class ScalarEngine:
         Returns (output, out_leaves, out_tree, out_tangents) with out_tangents a flat list of floats.
         """
         with running("scalar", "forward", name):
+            mark = Value(0.0)._id  # nodes made after this one are f's (or ours), whose tangents we clear
             inputs = []
             for (leaves, _), tans in zip(specs, tangents):
                 ins = []
@@ -115,7 +116,16 @@ class ScalarEngine:
                 with no_grad():  # Jacobian columns need the tangents only: no graph to record
                     output = f(*new_args)
         out_leaves, out_tree = _output_leaves(output, name)
-        return output, out_leaves, out_tree, [0.0 if v.tangent is None else v.tangent for v in out_leaves]
+        out_tangents = [0.0 if v.tangent is None else v.tangent for v in out_leaves]
+        # The tangents are returned, not left behind: an output used later (even as the primal of another
+        # jvp) must not carry this one's tangent into new ops. Values f did not make keep theirs.
+        for v in out_leaves:
+            if v._id > mark:
+                v.tangent = None
+        for ins in inputs:
+            for v in ins:
+                v.tangent = None
+        return output, out_leaves, out_tree, out_tangents
 
     # ------------------------------------------------------------------ values in and out
     def check_primal(self, leaves, tree, name, index):

@@ -179,6 +179,9 @@ class TensorEngine:
                 ) from e
         out_leaves, out_tree = _output_leaves(output, name)
         tans = [np.zeros_like(v.data) if v.tangent is None else np.asarray(v.tangent) for v in out_leaves]
+        # Returned, not left behind: a later op on an output would carry the tangent (and need a jvp rule).
+        for v in out_leaves:
+            v.tangent = None
         return output, out_leaves, out_tree, tans
 
     # ------------------------------------------------------------------ values in and out

@@ -81,3 +81,13 @@ def test_jvp_output_tangent_structure_follows_the_output():
     arr[:] = [Value(1.0), Value(2.0)]
     out, t = jvp(lambda a: a * 3.0, arr, np.array([1.0, -1.0]))
     assert out.dtype == object and t.dtype == np.float64 and t.tolist() == [3.0, -3.0]
+
+
+def test_jvp_returns_its_tangents_instead_of_leaving_them_on_the_output():
+    out, t = jvp(lambda x: x.sin(), 0.5, 1.0)
+    assert t == math.cos(0.5) and out.tangent is None
+    out2, t2 = jvp(lambda x: x * x, out, 1.0)  # the output can be the primal of another jvp
+    assert t2 == 2 * out.data and (out * 2.0).tangent is None
+    w = Value(2.0, tangent=3.0)  # a Value f closes over keeps the tangent its owner gave it
+    jvp(lambda x: w * 1.0 + x, 1.0, 1.0)
+    assert w.tangent == 3.0

@@ -93,6 +93,7 @@ def test_user_ops_forward_and_reverse_jacobians_agree(n, m, seed):
     _, vjp_fn = vjp(f, x)
     (jtu,) = vjp_fn(u)
     assert isinstance(out, Tensor) and isinstance(jv, np.ndarray) and isinstance(jtu, Tensor)
+    assert out.tangent is None  # returned, not left on the output for later ops to carry
     assert np.isclose(u @ jv, jtu.data @ v, rtol=1e-11, atol=1e-11)
 
 
