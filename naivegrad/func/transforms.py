@@ -8,7 +8,6 @@ import numbers
 
 import numpy as np
 
-from .nesting import active
 from .scalar_engine import ScalarEngine
 from .tensor_engine import TensorEngine
 from .trees import LEAF, engine_of, flatten

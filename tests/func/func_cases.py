@@ -99,11 +99,6 @@ def central_difference(f, x, h=1e-6):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-def close(a, b, rtol=1e-6, atol=1e-6):
-    return np.allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol,
-                       equal_nan=False)
-
-
 def data(x):
     """Floats out of Values (in any nesting, or an object array); floats and float arrays as they are."""
     if type(x) is Value:
