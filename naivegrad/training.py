@@ -375,6 +375,7 @@ class Run:
         self.step = 0
         self.history = {"loss": [], "accuracy": []}
         self._committed_loader = self.loader.state_dict()
+        self._batches = None
         self._updating = False  # True while parameters and optimizer state are half-written
 
     @property
@@ -402,9 +403,20 @@ class Run:
         """micrograd's schedule: linear from ``lr`` at step 0 towards ``lr / 10`` at step ``total``."""
         return self.config.lr * (1.0 - 0.9 * step / total)
 
+    def _next_batch(self):
+        # One iterator per epoch (it draws the epoch's permutation once); the loader's own state moves on with
+        # every batch handed out, so a new iterator after load_state_dict starts at the right batch.
+        if self._batches is None:
+            self._batches = iter(self.loader)
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self._batches = iter(self.loader)
+            return next(self._batches)
+
     def train_step(self, total):
         """One step on the next batch; returns (loss, batch accuracy) measured before the update."""
-        xb, yb = next(iter(self.loader))
+        xb, yb = self._next_batch()
         loss, scores = self.loss(xb, yb)
         self.optimizer.zero_grad()
         loss.backward()
@@ -482,6 +494,7 @@ class Run:
         self.step = step
         self.history = history
         self._committed_loader = self.loader.state_dict()
+        self._batches = None
 
 
 def _for_layout(state, optimizer):
