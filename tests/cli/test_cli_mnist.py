@@ -41,10 +41,10 @@ def fake_mnist(monkeypatch):
 
 def test_the_mlp_learns_the_digits_and_reports_held_out_accuracy(run_cli, fake_mnist, tmp_path):
     status, out, err = run_cli("train", "--dataset", "mnist", "--data-dir", tmp_path, "--steps", 60,
-                               "--batch-size", 32, "--quiet")
+                               "--batch-size", 32, "--hidden", 32, "--quiet")
     assert status == 0, err
     assert fake_mnist == [(str(tmp_path), 8000)]  # --data-dir reaches the loader; 8,000 / 2,000 split asked
-    assert "MLP(784, [128, 10])" in out and "tensor engine" in out and "cross-entropy" in out
+    assert "MLP(784, [32, 10])" in out and "tensor engine" in out and "cross-entropy" in out
     train_acc, test_acc = accuracies(out)["tensor"]
     assert train_acc >= 90.0 and test_acc >= 80.0
 

@@ -125,11 +125,11 @@ def test_quiet_hides_the_progress_bar(run_cli):
                     reason=f"the real MNIST test set is not in {MNIST_DIR}")
 def test_mnist_trains_on_8000_digits_and_reports_the_2000_held_out(run_cli, tmp_path):
     plot = tmp_path / "digits.png"
-    argv = ["train", "--dataset", "mnist", "--data-dir", MNIST_DIR, "--steps", 40, "--quiet"]
+    argv = ["train", "--dataset", "mnist", "--data-dir", MNIST_DIR, "--steps", 25, "--quiet"]
     pytest.importorskip("matplotlib")
     status, out, err = run_cli(*argv, "--plot", plot)
     assert status == 0, err
     assert "8000 train / 2000 test digits" in out and "(2000 held out)" in out
     train_acc, test_acc = accuracies(out)["tensor"]
-    assert test_acc > 70.0  # 40 Adam steps already learn most digits (chance is 10%)
+    assert test_acc > 60.0  # 25 Adam steps already learn most digits (chance is 10%)
     assert Path(plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
