@@ -1,0 +1,136 @@
+"""The public op surface of both engines, found by introspection, and what the registry covers of it.
+
+``public_api()`` lists every name an op could hide behind: Value's and Tensor's public attributes and the
+operator dunders they define (``Value.__add__``, ``Tensor.sum``, ``Tensor.T``), the public functions of the
+engines' modules (``scalar.sum``, ``scalar.conv.conv2d``, ``tensor.where``, ``tensor.ops.conv.conv2d``), and
+every ``naivegrad.tensor.ops.REGISTRY`` entry (``REGISTRY.matmul``). ``NOT_OPS`` is the allow-list of names
+that build no differentiable node, each with the reason. ``missing()`` is what is neither registered nor
+allowed: the completeness test asserts it is empty, so a new op cannot arrive without its checks.
+"""
+
+import importlib
+import pkgutil
+
+__all__ = ["public_api", "covered", "missing", "stale", "NOT_OPS", "OPERATOR_DUNDERS"]
+
+# Every dunder that Python's operators and built-ins call on a number-like object.
+OPERATOR_DUNDERS = frozenset(
+    [f"__{p}{n}__" for n in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod", "pow",
+                             "lshift", "rshift", "and", "xor", "or") for p in ("", "r", "i")]
+    + ["__neg__", "__pos__", "__abs__", "__invert__", "__round__", "__trunc__", "__floor__", "__ceil__",
+       "__getitem__", "__setitem__", "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"]
+)
+
+NOT_OPS = {
+    # Value: state and the reverse-mode driver.
+    "Value.data": "the number itself",
+    "Value.grad": "the accumulated gradient",
+    "Value.tangent": "the forward-mode derivative carried along",
+    "Value.backward": "runs reverse mode over an existing graph; builds no node",
+    "Value.item": "the float value (PyTorch's name); leaves the graph",
+    "Value.__pos__": "returns the Value itself: no node",
+    # Tensor: state, conversions and the reverse-mode driver.
+    "Tensor.data": "the ndarray", "Tensor.grad": "the accumulated gradient",
+    "Tensor.requires_grad": "a flag", "Tensor.tangent": "the forward-mode derivative carried along",
+    "Tensor.shape": "metadata", "Tensor.dtype": "metadata", "Tensor.ndim": "metadata",
+    "Tensor.numel": "metadata", "Tensor.is_leaf": "metadata",
+    "Tensor.backward": "runs reverse mode over an existing graph; builds no node",
+    "Tensor.item": "a Python float; leaves the graph", "Tensor.numpy": "the ndarray; leaves the graph",
+    "Tensor.detach": "a constant copy of the data, cut from the graph on purpose",
+    "Tensor.__pos__": "returns the Tensor itself: no node",
+    "Tensor.zeros": "creation: no input to differentiate", "Tensor.ones": "creation",
+    "Tensor.eye": "creation", "Tensor.randn": "creation", "Tensor.uniform": "creation",
+    "Tensor.arange": "creation",
+    # Module-level names that are not ops.
+    "tensor.zeros": "creation", "tensor.ones": "creation", "tensor.eye": "creation", "tensor.randn": "creation",
+    "tensor.uniform": "creation", "tensor.arange": "creation",
+    "tensor.unbroadcast": "a helper every binary op's backward uses; checked through those ops",
+    "tensor.shapes.normalize_axis": "argument checking", "tensor.shapes.normalize_axes": "argument checking",
+    "scalar.higher_order.backward_with_graph": "reverse mode recording its own graph (naivegrad.func's tests)",
+    "scalar.higher_order.grad": "reverse mode as a function (naivegrad.func's tests)",
+    "scalar.higher_order.local_derivatives": "the second-order rules' table lookup",
+    "scalar.higher_order.RULES": "the second-order rules themselves, checked against _local by their tests",
+}
+
+# Names re-exported by a package from one of its modules count once, under the module they come from.
+_CLASSES_AND_SWITCHES = {"Value", "Tensor", "Function", "Context", "REGISTRY", "no_grad", "enable_grad",
+                         "set_grad_enabled", "is_grad_enabled"}
+
+
+def _class_surface(cls, prefix):
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        for name in vars(klass):
+            if name.startswith("_"):
+                if name in OPERATOR_DUNDERS:
+                    names.add(f"{prefix}.{name}")
+                continue
+            names.add(f"{prefix}.{name}")
+    return names
+
+
+def _module_surface(package, prefix, skip=()):
+    """The ``__all__`` names of ``package`` and each of its modules, except classes, switches and ``skip``."""
+    pkg = importlib.import_module(package)
+    names = set()
+    for name in getattr(pkg, "__all__", ()):
+        if name not in _CLASSES_AND_SWITCHES:
+            names.add(f"{prefix}.{name}")
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("_") or info.name in skip:
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        for name in getattr(module, "__all__", ()):
+            if name in _CLASSES_AND_SWITCHES:
+                continue
+            obj = getattr(module, name)
+            if isinstance(obj, type):  # Function classes: REGISTRY covers them
+                continue
+            qualified = f"{prefix}.{name}"
+            if qualified not in names:  # re-exported at package level (scalar.sum is scalar.fused.sum)
+                names.add(f"{prefix}.{info.name}.{name}")
+    return names
+
+
+def public_api():
+    """Every public name of both engines that could be an op (qualified: ``Value.exp``, ``tensor.where``...)."""
+    from ..scalar import Value
+    from ..tensor import REGISTRY, Tensor
+
+    names = _class_surface(Value, "Value") | _class_surface(Tensor, "Tensor")
+    names |= _module_surface("naivegrad.scalar", "scalar")
+    names |= _module_surface("naivegrad.tensor", "tensor", skip=("ops",))
+    names |= _module_surface("naivegrad.tensor.ops", "tensor.ops")
+    names |= {f"REGISTRY.{k}" for k in REGISTRY}
+    return names
+
+
+def _strip(key):
+    return key.split("#", 1)[0]
+
+
+def covered(ops):
+    """The qualified names the registry's ops exercise."""
+    names = set()
+    for op in ops:
+        for key in op.value_forms:
+            k = _strip(key)
+            names.add(k if k.startswith("scalar.") else f"Value.{k}")
+        for key in op.tensor_forms:
+            k = _strip(key)
+            names.add(k if k.startswith("tensor.") else f"Tensor.{k}")
+        names |= {f"REGISTRY.{f}" for f in op.functions}
+    return names
+
+
+def missing(ops):
+    """Public op names that no registry op exercises and NOT_OPS does not excuse: must be empty."""
+    return public_api() - covered(ops) - set(NOT_OPS)
+
+
+def stale(ops):
+    """Registry names or NOT_OPS entries that no longer exist in the engines (renamed or removed)."""
+    api = public_api()
+    return (covered(ops) | set(NOT_OPS)) - api

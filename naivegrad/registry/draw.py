@@ -1,0 +1,127 @@
+"""Random choices behind one small interface, so that the registry does not depend on hypothesis.
+
+The registry's samplers (shapes, params) and the harness call ``draw.integers(lo, hi)``,
+``draw.sampled_from(seq)``, ``draw.booleans()``, ``draw.floats(lo, hi)`` and ``draw.array(shape, elements)``.
+``HypothesisDraw(data)`` answers through hypothesis (tests: shrinking, ``--deep``), ``RandomDraw(seed)``
+through numpy (quick sampling without hypothesis). Shape helpers built on these live here too.
+
+>>> d = RandomDraw(0); op = naivegrad.registry.get("add"); op.shapes(d)
+((2, 1), (3,))
+"""
+
+import numpy as np
+
+__all__ = ["RandomDraw", "HypothesisDraw", "shape", "broadcastable", "axis_arg"]
+
+
+class RandomDraw:
+    """Choices from a numpy Generator (an int seed or a Generator)."""
+
+    def __init__(self, seed=None):
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    def integers(self, lo, hi):
+        """An int in [lo, hi], both included."""
+        return int(self.rng.integers(lo, hi + 1))
+
+    def booleans(self, p=0.5):
+        return bool(self.rng.random() < p)
+
+    def sampled_from(self, seq):
+        seq = list(seq)
+        return seq[int(self.rng.integers(len(seq)))]
+
+    def floats(self, lo, hi):
+        return float(self.rng.uniform(lo, hi))
+
+    def array(self, shape, elements):
+        """A float64 array whose elements are ``elements(self)`` draws (``Elements`` objects below)."""
+        out = np.empty(shape, dtype=np.float64)
+        for i in np.ndindex(shape):
+            out[i] = elements.draw_one(self)
+        return out
+
+    def unique_integers(self, n, lo, hi):
+        """n distinct ints in [lo, hi]."""
+        return [int(v) for v in self.rng.choice(np.arange(lo, hi + 1), size=n, replace=False)]
+
+
+class HypothesisDraw:
+    """Choices through hypothesis's ``data`` object (``@given(st.data())``): shrinkable and reproducible."""
+
+    def __init__(self, data):
+        from hypothesis import strategies as st
+
+        self.data = data
+        self._st = st
+
+    def integers(self, lo, hi):
+        return self.data.draw(self._st.integers(lo, hi))
+
+    def booleans(self, p=0.5):
+        if p == 0.5:
+            return self.data.draw(self._st.booleans())
+        # hypothesis has no weighted coin; a die with round(1/p) faces shrinks towards False.
+        faces = max(2, round(1 / p))
+        return self.data.draw(self._st.integers(0, faces - 1)) == faces - 1
+
+    def sampled_from(self, seq):
+        return self.data.draw(self._st.sampled_from(list(seq)))
+
+    def floats(self, lo, hi):
+        return self.data.draw(self._st.floats(lo, hi, allow_nan=False, allow_infinity=False))
+
+    def array(self, shape, elements):
+        from hypothesis.extra import numpy as hnp
+
+        return self.data.draw(hnp.arrays(np.float64, shape, elements=elements.strategy()))
+
+    def unique_integers(self, n, lo, hi):
+        return self.data.draw(self._st.lists(self._st.integers(lo, hi), min_size=n, max_size=n, unique=True))
+
+
+# ---------------------------------------------------------------------------------------------- shapes
+def shape(draw, min_dims=0, max_dims=3, min_side=0, max_side=4):
+    """A shape; sides of 0 and 1 come up often (empty tensors, broadcasting)."""
+    ndim = draw.integers(min_dims, max_dims)
+    return tuple(draw.integers(min_side, max_side) for _ in range(ndim))
+
+
+def broadcastable(draw, n, min_dims=0, max_dims=3, min_side=0, max_side=3):
+    """n shapes that broadcast together: each drops some leading axes of a common shape and may set sides to 1."""
+    base = shape(draw, min_dims, max_dims, min_side, max_side)
+    shapes = []
+    for _ in range(n):
+        keep = draw.integers(min(min_dims, len(base)), len(base))
+        s = list(base[len(base) - keep:])
+        for i in range(len(s)):
+            if draw.booleans(0.25):
+                s[i] = 1
+        shapes.append(tuple(s))
+    return tuple(shapes)
+
+
+def axis_arg(draw, ndim, allow_none=True, allow_tuple=True, nonempty_sizes=None):
+    """An ``axis`` argument: None, an int (negative half the time) or a tuple of distinct axes.
+
+    With ``nonempty_sizes`` (the shape), only axes of nonzero size (a max over an empty axis is an error)."""
+    axes = [i for i in range(ndim) if nonempty_sizes is None or nonempty_sizes[i] > 0]
+    options = []
+    if allow_none and (nonempty_sizes is None or all(n > 0 for n in nonempty_sizes)):
+        options.append("none")
+    if axes:
+        options.append("int")
+        if allow_tuple:
+            options.append("tuple")
+    kind = draw.sampled_from(options)
+    if kind == "none":
+        return None
+    if kind == "int":
+        a = draw.sampled_from(axes)
+        return a - ndim if draw.booleans() else a
+    k = draw.integers(1, len(axes))
+    chosen = []
+    for _ in range(k):
+        rest = [a for a in axes if a not in chosen]
+        chosen.append(draw.sampled_from(rest))
+    return tuple(chosen)

@@ -1,0 +1,136 @@
+"""Convolution and pooling on tiny NCHW images: the tensor ops, the scalar engine's ``naivegrad.scalar.conv``
+functions (its own per-pixel nodes), and an independent reference from fused dots and window selections
+(``scalar_ref.conv2d`` and friends). Shapes, strides, paddings ("same" and "valid" too), dilations and groups
+are drawn; a 3-D input is one unbatched image.
+"""
+
+import numpy as np
+
+from ..scalar import conv as sconv
+from ..tensor.ops import conv as tconv
+from . import scalar_ref as ref
+from .spec import Domain, Op
+
+__all__ = ["OPS"]
+
+REAL = Domain(-2.0, 2.0)
+TIES = Domain(-3.0, 3.0, margin=0.01)
+
+
+def _side(draw, span, pad_total):
+    return max(1, span - pad_total) + draw.integers(0, 2)
+
+
+def _conv_case(draw, mode):
+    """Shapes and options together (the input size depends on kernel, dilation and padding)."""
+    groups = draw.sampled_from([1, 1, 2])
+    cg, per_group = draw.integers(1, 2), draw.integers(1, 2)
+    kernel = (draw.integers(1, 3), draw.integers(1, 3))
+    stride = draw.sampled_from([1, 1, 2, (1, 2)])
+    dilation = draw.sampled_from([1, 1, 2, (2, 1)])
+    options = [0, 1, (1, 0), "valid"] + (["same"] if stride == 1 else [])
+    padding = draw.sampled_from(options)
+    d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    if padding == "same":
+        pads = (d[0] * (kernel[0] - 1), d[1] * (kernel[1] - 1))
+    elif padding == "valid":
+        pads = (0, 0)
+    else:
+        p = padding if isinstance(padding, tuple) else (padding, padding)
+        pads = (2 * p[0], 2 * p[1])
+    h = _side(draw, d[0] * (kernel[0] - 1) + 1, pads[0])
+    w = _side(draw, d[1] * (kernel[1] - 1) + 1, pads[1])
+    x = (cg * groups, h, w)
+    if draw.booleans(0.8):
+        x = (draw.integers(1, 2),) + x
+    shapes = (x, (per_group * groups, cg) + kernel)
+    if draw.booleans(0.7):
+        shapes += ((per_group * groups,),)
+    return shapes, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def _pool_shapes(draw):
+    n = (draw.integers(1, 2),) if draw.booleans(0.8) else ()
+    return (n + (draw.integers(1, 2), draw.integers(1, 5), draw.integers(1, 5)),)
+
+
+def _pool_params(draw, shapes, mode):
+    (s,) = shapes
+    h, w = s[-2:]
+    kernel = (draw.integers(1, 3), draw.integers(1, 3))
+    padding = (draw.integers(0, kernel[0] // 2), draw.integers(0, kernel[1] // 2))
+    kernel = (min(kernel[0], h + 2 * padding[0]), min(kernel[1], w + 2 * padding[1]))
+    padding = (min(padding[0], kernel[0] // 2), min(padding[1], kernel[1] // 2))
+    stride = draw.sampled_from([None, 1, 2, (1, 2)])
+    square = kernel[0] == kernel[1] and padding[0] == padding[1]
+    return {"kernel_size": kernel[0] if square and draw.booleans() else kernel,
+            "stride": stride, "padding": padding[0] if square and draw.booleans() else padding}
+
+
+def _avg_params(draw, shapes, mode):
+    p = _pool_params(draw, shapes, mode)
+    p["count_include_pad"] = draw.booleans(0.7)
+    return p
+
+
+def _avg_method(x, kernel_size, stride, padding, count_include_pad):
+    if count_include_pad:
+        return x.avg_pool2d(kernel_size, stride, padding)
+    return tconv.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=False)
+
+
+def _torch_conv(x, w, b=None, **p):
+    import torch.nn.functional as F
+
+    return F.conv2d(x, w, b, **p)
+
+
+def _torch_pool(name):
+    def f(x, kernel_size, stride, padding, **kw):
+        import torch.nn.functional as F
+
+        return getattr(F, name)(x, kernel_size, stride, padding, **kw)
+    return f
+
+
+def _amax_shapes(draw):
+    return ((draw.integers(1, 6),),)
+
+
+def _first_max(xs):
+    return ref.objects(ref.max_pool2d(np.asarray(xs, dtype=object).reshape(1, 1, 1, -1), (1, len(xs)))[0, 0, 0, 0])
+
+
+def _image(x):
+    return x.reshape(1, 1, 1, x.shape[0])
+
+
+OPS = [
+    Op(name="conv2d", arity=3, case=_conv_case, reference=ref.conv2d, constants=True,
+       domain=REAL,
+       value_forms={"scalar.conv.conv2d": lambda x, w, b=None, **p: sconv.conv2d(x, w, b, **p)},
+       tensor_forms={"conv2d": lambda x, w, b=None, **p: x.conv2d(w, b, **p),
+                     "tensor.ops.conv.conv2d": lambda x, w, b=None, **p: tconv.conv2d(x, w, b, **p)},
+       functions=("conv2d",), torch=_torch_conv),
+    Op(name="max_pool2d", arity=1, shapes=_pool_shapes, params=_pool_params, reference=ref.max_pool2d,
+       ties=True, domain=TIES, note="the first maximum of each window (row-major) takes the whole gradient",
+       value_forms={"scalar.conv.max_pool2d": lambda x, **p: sconv.max_pool2d(x, **p)},
+       tensor_forms={"max_pool2d": lambda x, **p: x.max_pool2d(**p),
+                     "tensor.ops.conv.max_pool2d": lambda x, **p: tconv.max_pool2d(x, **p)},
+       functions=("maxpool2d",), torch=_torch_pool("max_pool2d")),
+    Op(name="maxpool2x2", arity=1,
+       shapes=lambda d: ((d.integers(1, 2), d.integers(1, 2), d.integers(2, 5), d.integers(2, 5)),),
+       reference=lambda x: ref.max_pool2d(x, 2), ties=True, domain=TIES,
+       tensor_forms={"maxpool2x2": lambda x: x.maxpool2x2()}, functions=("maxpool2d",),
+       torch=lambda x: __import__("torch").nn.functional.max_pool2d(x, 2)),
+    Op(name="avg_pool2d", arity=1, shapes=_pool_shapes, params=_avg_params, reference=ref.avg_pool2d,
+       value_forms={"scalar.conv.avg_pool2d": lambda x, **p: sconv.avg_pool2d(x, **p)},
+       tensor_forms={"avg_pool2d": _avg_method,
+                     "tensor.ops.conv.avg_pool2d": lambda x, **p: tconv.avg_pool2d(x, **p)},
+       functions=("avgpool2d",), torch=_torch_pool("avg_pool2d")),
+    Op(name="amax", arity=1, shapes=_amax_shapes, reference=_first_max, ties=True, domain=TIES,
+       value_forms={"scalar.conv.amax": lambda xs: ref.objects(sconv.amax(list(xs)))},
+       tensor_forms={"max_pool2d#amax": lambda xs: _image(xs).max_pool2d((1, xs.shape[0])).reshape(())},
+       functions=("maxpool2d", "reshape"),
+       note="the scalar engine's max node: the first maximum takes the whole gradient (a 1 x n max pool)"),
+]

@@ -1,0 +1,209 @@
+"""Elementwise ops: the scalar engine's own (its Value forms are the reference) and the tensor engine's extras
+(maximum, minimum, clip, where), whose references are scalar expressions (``scalar_ref``).
+
+Binary ops draw broadcastable shapes; some cases pass one operand without ``requires_grad`` (a constant: the
+scalar side then gets plain floats, which runs Value's folded-constant paths) or the same tensor twice
+(``x * x``: gradients must add up). The ``*_const`` ops take a Python number on either side (``x + 2``,
+``2 ** x``), the Value ``__r*__`` operators and the tensor engine's scalar paths.
+"""
+
+import numpy as np
+
+from ..tensor import maximum as t_maximum
+from ..tensor import minimum as t_minimum
+from ..tensor import where as t_where
+from . import scalar_ref as ref
+from .draw import broadcastable, shape
+from .spec import Domain, Op
+
+__all__ = ["OPS"]
+
+REAL = Domain(-3.0, 3.0)
+POSITIVE = Domain(0.05, 5.0, specials=(0.0, -1.0))     # log, sqrt: 0 -> -inf / 0, below 0 -> nan
+KINK0 = Domain(-3.0, 3.0, kinks=(0.0,))
+NONZERO = Domain(-3.0, 3.0, kinks=(0.0,), margin=0.25)  # divisors: a zero is a pole, visited by parity only
+TIES = Domain(-3.0, 3.0, margin=0.01)
+
+
+def _unary_shapes(draw):
+    return (shape(draw),)
+
+
+def _binary_shapes(draw):
+    return broadcastable(draw, 2)
+
+
+def _ties_smooth(arrays, params):
+    a, b = np.broadcast_arrays(*arrays)
+    return bool(np.all(np.abs(a - b) >= 0.005))
+
+
+def _torch(name):
+    def f(*xs, **params):
+        import torch
+
+        return getattr(torch, name)(*xs, **params)
+    f.__name__ = f"torch.{name}"
+    return f
+
+
+def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None):
+    return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, domain=domain,
+              value_forms=value_forms, tensor_forms=tensor_forms, functions=(name,),
+              torch=torch or _torch(name), source=source or "{0}.%s()" % name)
+
+
+def binary(name, value_forms, tensor_forms, source, torch, domains=None, **kw):
+    # One tensor as both operands (x * x) needs one domain for both.
+    kw.setdefault("alias", domains is None)
+    return Op(name=name, arity=2, shapes=_binary_shapes, elementwise=True, constants=True, domains=domains,
+              value_forms=value_forms, tensor_forms=tensor_forms, functions=(name,), torch=torch, source=source,
+              **kw)
+
+
+OPS = [
+    unary("neg", {"__neg__": lambda a: -a},
+          {"__neg__": lambda a: -a, "neg": lambda a: a.neg()}, source="(-{0})", torch=lambda a: -a),
+    unary("abs", {"__abs__": lambda a: abs(a), "abs": lambda a: a.abs()},
+          {"__abs__": lambda a: abs(a), "abs": lambda a: a.abs()}, domain=KINK0),
+    unary("exp", {"exp": lambda a: a.exp()}, {"exp": lambda a: a.exp()}, domain=Domain(-5.0, 5.0)),
+    unary("log", {"log": lambda a: a.log()}, {"log": lambda a: a.log()}, domain=POSITIVE),
+    unary("sqrt", {"sqrt": lambda a: a.sqrt()}, {"sqrt": lambda a: a.sqrt()}, domain=POSITIVE),
+    unary("tanh", {"tanh": lambda a: a.tanh()}, {"tanh": lambda a: a.tanh()}),
+    unary("sigmoid", {"sigmoid": lambda a: a.sigmoid()}, {"sigmoid": lambda a: a.sigmoid()},
+          domain=Domain(-8.0, 8.0)),
+    unary("relu", {"relu": lambda a: a.relu()}, {"relu": lambda a: a.relu()}, domain=KINK0),
+    unary("sin", {"sin": lambda a: a.sin()}, {"sin": lambda a: a.sin()}, domain=Domain(-4.0, 4.0)),
+    unary("cos", {"cos": lambda a: a.cos()}, {"cos": lambda a: a.cos()}, domain=Domain(-4.0, 4.0)),
+
+    binary("add", {"__add__": lambda a, b: a + b},
+           {"__add__": lambda a, b: a + b, "add": lambda a, b: a.add(b), "__radd__": lambda a, b: b.__radd__(a)},
+           "{0} + {1}", lambda a, b: a + b),
+    binary("sub", {"__sub__": lambda a, b: a - b},
+           {"__sub__": lambda a, b: a - b, "sub": lambda a, b: a.sub(b), "__rsub__": lambda a, b: b.__rsub__(a)},
+           "{0} - {1}", lambda a, b: a - b),
+    binary("mul", {"__mul__": lambda a, b: a * b},
+           {"__mul__": lambda a, b: a * b, "mul": lambda a, b: a.mul(b), "__rmul__": lambda a, b: b.__rmul__(a)},
+           "{0} * {1}", lambda a, b: a * b),
+    binary("div", {"__truediv__": lambda a, b: a / b},
+           {"__truediv__": lambda a, b: a / b, "div": lambda a, b: a.div(b),
+            "__rtruediv__": lambda a, b: b.__rtruediv__(a)},
+           "{0} / {1}", lambda a, b: a / b, domains=lambda p: (REAL, NONZERO)),
+    binary("pow", {"__pow__": lambda a, b: a ** b},
+           {"__pow__": lambda a, b: a ** b, "pow": lambda a, b: a.pow(b), "__rpow__": lambda a, b: b.__rpow__(a)},
+           "{0} ** {1}", lambda a, b: a ** b,
+           # a > 0 is smooth in both arguments; a == 0 runs the d/db = 0 convention (parity only).
+           domains=lambda p: (Domain(0.1, 3.0, specials=(0.0,)), REAL)),
+    # x.maximum(x) is a tie everywhere: half + half must give the whole gradient.
+    binary("maximum", {}, {"maximum": lambda a, b: a.maximum(b), "tensor.maximum": lambda a, b: t_maximum(a, b)},
+           "maximum({0}, {1})", _torch("maximum"), reference=ref.maximum, ties=True, domain=TIES,
+           smooth=_ties_smooth),
+    binary("minimum", {}, {"minimum": lambda a, b: a.minimum(b), "tensor.minimum": lambda a, b: t_minimum(a, b)},
+           "minimum({0}, {1})", _torch("minimum"), reference=ref.minimum, ties=True, domain=TIES,
+           smooth=_ties_smooth),
+]
+
+
+# ---------------------------------------------------------------------------------------------- constants
+def _const_params(values, smooth_values=None):
+    """A Python number (float, int or numpy float64: the last must not upcast float32 data)."""
+    def params(draw, shapes, mode):
+        c = draw.sampled_from(values if mode == "parity" or smooth_values is None else smooth_values)
+        kind = draw.sampled_from(("float", "int", "np.float64") if float(c).is_integer() else ("float", "np.float64"))
+        return {"c": int(c) if kind == "int" else np.float64(c) if kind == "np.float64" else float(c)}
+    return params
+
+
+_C = (-2.5, -1.0, 0.0, 0.5, 1.0, 2.0, 3.25)
+
+
+def const(name, value_forms, tensor_forms, functions, source, torch, values=_C, smooth_values=None,
+          domains=None):
+    return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, params=_const_params(values, smooth_values),
+              domains=domains, value_forms=value_forms, tensor_forms=tensor_forms, functions=functions,
+              source=source, torch=torch)
+
+
+def _pow_const_domain(params):
+    n = float(params["c"])
+    if n.is_integer():
+        return (Domain(-3.0, 3.0, kinks=(0.0,) if n < 0 else (), specials=(0.0,)),)
+    return (Domain(0.1, 3.0, specials=(0.0,)),)  # a non-integer power of a negative number is nan
+
+
+OPS += [
+    const("add_const", {"__add__": lambda x, c: x + c, "__radd__": lambda x, c: c + x},
+          {"__add__": lambda x, c: x + c, "__radd__": lambda x, c: c + x, "add#const": lambda x, c: x.add(c)},
+          ("add",), "{0} + {c!r}", lambda x, c: x + c),
+    const("sub_const", {"__sub__": lambda x, c: x - c},
+          {"__sub__": lambda x, c: x - c, "sub#const": lambda x, c: x.sub(c)}, ("sub",), "{0} - {c!r}",
+          lambda x, c: x - c),
+    const("rsub_const", {"__rsub__": lambda x, c: c - x}, {"__rsub__": lambda x, c: c - x}, ("sub",),
+          "{c!r} - {0}", lambda x, c: c - x),
+    const("mul_const", {"__mul__": lambda x, c: x * c, "__rmul__": lambda x, c: c * x},
+          {"__mul__": lambda x, c: x * c, "__rmul__": lambda x, c: c * x, "mul#const": lambda x, c: x.mul(c)},
+          ("mul",), "{0} * {c!r}", lambda x, c: x * c),
+    const("div_const", {"__truediv__": lambda x, c: x / c},
+          {"__truediv__": lambda x, c: x / c, "div#const": lambda x, c: x.div(c)}, ("div",), "{0} / {c!r}",
+          lambda x, c: x / c, smooth_values=(-2.5, -1.0, 0.5, 1.0, 2.0, 3.25)),
+    const("rdiv_const", {"__rtruediv__": lambda x, c: c / x}, {"__rtruediv__": lambda x, c: c / x}, ("div",),
+          "{c!r} / {0}", lambda x, c: c / x, domains=lambda p: (NONZERO,)),
+    const("pow_const", {"__pow__": lambda x, c: x ** c},
+          {"__pow__": lambda x, c: x ** c, "pow#const": lambda x, c: x.pow(c)}, ("pow",), "{0} ** {c!r}",
+          lambda x, c: x ** c, values=(0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5),
+          domains=_pow_const_domain),
+    const("rpow_const", {"__rpow__": lambda x, c: c ** x}, {"__rpow__": lambda x, c: c ** x}, ("pow",),
+          "{c!r} ** {0}", lambda x, c: c ** x, values=(0.0, 0.5, 2.0, 2.718281828459045, 3.0),
+          smooth_values=(0.5, 2.0, 2.718281828459045, 3.0)),
+]
+
+
+# ---------------------------------------------------------------------------------------------- clip, where
+def _clip_params(draw, shapes, mode):
+    grid = REAL.grid()
+    pick = (lambda: draw.sampled_from(grid)) if mode == "parity" else (lambda: draw.floats(-2.9, 2.9))
+    lo = pick() if draw.booleans(0.75) else None
+    hi = pick() if (lo is None or draw.booleans(0.66)) else None
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    return {"lo": lo, "hi": hi}
+
+
+def _clip_smooth(arrays, params):
+    (x,) = arrays
+    return all(b is None or np.all(np.abs(x - b) >= 0.02) for b in (params["lo"], params["hi"]))
+
+
+def _where_params(draw, shapes, mode):
+    out = np.broadcast_shapes(*shapes)
+    s = list(out[len(out) - draw.integers(0, len(out)):])
+    for i in range(len(s)):
+        if draw.booleans(0.25):
+            s[i] = 1
+    cond = np.array([draw.booleans() for _ in range(int(np.prod(s)))], dtype=bool).reshape(s)
+    return {"cond": cond}
+
+
+
+OPS += [
+    Op(name="clip", arity=1, shapes=_unary_shapes, elementwise=True, reference=ref.clip, params=_clip_params,
+       smooth=_clip_smooth,
+       tensor_forms={"clip": lambda x, lo, hi: x.clip(lo, hi), "clamp": lambda x, lo, hi: x.clamp(min=lo, max=hi)},
+       functions=("clip",), source="{0}.clip({lo!r}, {hi!r})",
+       torch=lambda x, lo, hi: x.clamp(lo, hi),
+       note="gradient 1 on the bounds themselves (PyTorch's clamp)"),
+    Op(name="where", arity=2, shapes=_binary_shapes, params=_where_params, constants=True, alias=True,
+       reference=lambda a, b, cond: np.where(cond, a, b),
+       tensor_forms={"tensor.where": lambda a, b, cond: t_where(cond, a, b),
+                     "where": lambda a, b, cond: a.where(cond, b),
+                     "tensor.where#tensor_condition": lambda a, b, cond: t_where(
+                         _as_tensor(cond.astype(np.float64)), a, b)},
+       functions=("where",), torch=lambda a, b, cond: __import__("torch").where(
+           __import__("torch").from_numpy(cond), a, b)),
+]
+
+
+def _as_tensor(x):
+    from ..tensor import Tensor
+
+    return Tensor(x, requires_grad=False)

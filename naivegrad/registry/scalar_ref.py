@@ -1,0 +1,273 @@
+"""Tensor-only ops composed from scalar-engine ops on numpy object arrays of Values: the oracles.
+
+numpy moves the Values around (reshape, transpose, broadcasting, indexing, padding: the same Value object ends
+up in several places, and the scalar engine adds up its gradient from each); arithmetic is Value arithmetic,
+with the fused ``naivegrad.scalar.sum`` / ``dot`` for sums. Where the tensor engine has a convention at a
+non-differentiable point, it is written here as a plain scalar expression, so that it is stated once:
+
+- ``maximum(a, b) = (a + b + |a - b|) / 2``: with abs'(0) = 0 each operand gets half the gradient at a tie.
+- ``max`` over a slice with k tied maxima is their mean; ``clip`` is x itself inside [lo, hi] (bounds
+  included) and the bound, a constant, outside; max pooling picks the first maximum in row-major order.
+
+Elements of the results are Values or plain floats (constants, e.g. padding).
+"""
+
+import math
+
+import numpy as np
+
+from .. import scalar
+from ..scalar import Value
+
+__all__ = ["objects", "data_of", "reduce_slices", "along_axis", "maximum", "minimum", "clip", "sum_", "mean",
+           "extremum", "logsumexp", "softmax", "logsoftmax", "matmul", "conv2d", "max_pool2d", "avg_pool2d",
+           "chain_sum", "chain_dot"]
+
+
+def objects(x):
+    """``x`` as a numpy object array (a lone Value or number becomes 0-d)."""
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return x
+    out = np.empty(np.shape(x), dtype=object)
+    if out.ndim == 0:
+        out[()] = x if isinstance(x, Value) else float(np.asarray(x))
+        return out
+    out[...] = x
+    return out
+
+
+def data_of(x):
+    return x.data if isinstance(x, Value) else float(x)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+def reduce_slices(fn, A, axis=None, keepdims=False):
+    """``fn(list of elements) -> element`` over the reduced axes of object array A."""
+    A = objects(A)
+    nd = A.ndim
+    axes = _axes(axis, nd)
+    rest = [i for i in range(nd) if i not in axes]
+    kept = tuple(A.shape[i] for i in rest)
+    moved = np.transpose(A, rest + list(axes)).reshape(kept + (math.prod(A.shape[i] for i in axes),))
+    out = np.empty(kept, dtype=object)
+    for i in np.ndindex(kept):
+        out[i] = fn(list(moved[i]))
+    if keepdims:
+        out = out.reshape(tuple(1 if i in axes else n for i, n in enumerate(A.shape)))
+    return out
+
+
+def along_axis(fn, A, axis):
+    """``fn(list) -> list`` applied to each 1-D slice of A along ``axis``."""
+    moved = np.moveaxis(objects(A), axis, -1)
+    out = np.empty(moved.shape, dtype=object)
+    for i in np.ndindex(moved.shape[:-1]):
+        row = fn(list(moved[i]))
+        for j, v in enumerate(row):
+            out[i + (j,)] = v
+    return np.moveaxis(out, -1, axis)
+
+
+# ---------------------------------------------------------------------------------------------- elementwise
+def maximum(a, b):
+    """max(a, b) with half the gradient to each operand at a tie (abs'(0) = 0 does it)."""
+    return (a + b + abs(a - b)) * 0.5
+
+
+def minimum(a, b):
+    return (a + b - abs(a - b)) * 0.5
+
+
+def clip(x, lo=None, hi=None):
+    """x inside [lo, hi] (bounds included: gradient 1), else the bound (a constant: gradient 0)."""
+    v = data_of(x)
+    if lo is not None and hi is not None and lo > hi:
+        return float(hi)  # numpy's np.clip: the upper bound wins
+    if lo is not None and v < lo:
+        return float(lo)
+    if hi is not None and v > hi:
+        return float(hi)
+    return x
+
+
+# ---------------------------------------------------------------------------------------------- reductions
+def sum_(vs):
+    return scalar.sum(vs)
+
+
+def mean(vs):
+    # scalar.sum of nothing is 0; 0 / 0 is nan, as numpy's and torch's mean of nothing.
+    return scalar.sum(vs) / float(len(vs))
+
+
+def extremum(pick):
+    """max (``pick=max``) or min of a slice; k tied extrema share the gradient equally (their mean)."""
+    def f(vs):
+        m = pick(data_of(v) for v in vs)
+        tied = [v for v in vs if data_of(v) == m]
+        return tied[0] if len(tied) == 1 else scalar.sum(tied) * (1.0 / len(tied))
+    return f
+
+
+def logsumexp(vs):
+    """log(sum(exp(v))), shifted by the largest value (a constant) so nothing overflows."""
+    if not vs:
+        return -math.inf
+    m = max(data_of(v) for v in vs)
+    return scalar.sum([(v - m).exp() for v in vs]).log() + m
+
+
+def softmax(vs):
+    if not vs:
+        return []
+    m = max(data_of(v) for v in vs)
+    es = [(v - m).exp() for v in vs]
+    total = scalar.sum(es)
+    return [e / total for e in es]
+
+
+def logsoftmax(vs):
+    if not vs:
+        return []
+    m = max(data_of(v) for v in vs)
+    lse = scalar.sum([(v - m).exp() for v in vs]).log()
+    return [(v - m) - lse for v in vs]
+
+
+# ---------------------------------------------------------------------------------------------- products
+def matmul(A, B):
+    """numpy's matmul rules (1-D operands promoted, batch axes broadcast), one fused dot per output element."""
+    A, B = objects(A), objects(B)
+    A2 = A[None, :] if A.ndim == 1 else A
+    B2 = B[:, None] if B.ndim == 1 else B
+    batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
+    A2 = np.broadcast_to(A2, batch + A2.shape[-2:])
+    B2 = np.broadcast_to(B2, batch + B2.shape[-2:])
+    out = np.empty(batch + (A2.shape[-2], B2.shape[-1]), dtype=object)
+    for i in np.ndindex(out.shape):
+        *b, r, c = i
+        out[i] = scalar.dot(list(A2[tuple(b) + (r,)]), list(B2[tuple(b) + (slice(None), c)]))
+    if A.ndim == 1:
+        out = out[..., 0, :]
+    if B.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
+def chain_sum(vs, start=0.0):
+    """micrograd's way: one + node per term (the fused sum's reference)."""
+    total = start
+    for v in vs:
+        total = total + v
+    return total if isinstance(total, Value) else Value(total)
+
+
+def chain_dot(ws, xs, bias=None):
+    total = 0.0
+    for w, x in zip(ws, xs):
+        total = total + w * x
+    if bias is not None:
+        total = total + bias
+    return total if isinstance(total, Value) else Value(total)
+
+
+# ---------------------------------------------------------------------------------------------- images
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _pads(padding, kernel, dilation):
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        th, tw = dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)
+        return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+    ph, pw = _pair(padding)
+    return (ph, ph, pw, pw)
+
+
+def _pad_images(X, pads, fill):
+    top, bottom, left, right = pads
+    n, c, h, w = X.shape
+    P = np.empty((n, c, h + top + bottom, w + left + right), dtype=object)
+    P[...] = fill
+    P[:, :, top:top + h, left:left + w] = X
+    return P
+
+
+def conv2d(X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, y, x] = b[o] + sum over (c, i, j) of W[o, c, i, j] * Xpadded[n, group(o) c, ...]: one dot each."""
+    X, W = objects(X), objects(W)
+    unbatched = X.ndim == 3
+    if unbatched:
+        X = X[None]
+    stride, dilation = _pair(stride), _pair(dilation)
+    o, cg, kh, kw = W.shape
+    pads = _pads(padding, (kh, kw), dilation)
+    P = _pad_images(X, pads, 0.0)
+    n = X.shape[0]
+    oh = (P.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (P.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    per_group = o // groups
+    out = np.empty((n, o, oh, ow), dtype=object)
+    for m, oc, y, x in np.ndindex(out.shape):
+        g = oc // per_group
+        y0, x0 = y * stride[0], x * stride[1]
+        window = P[m, g * cg:(g + 1) * cg, y0:y0 + dilation[0] * (kh - 1) + 1:dilation[0],
+                   x0:x0 + dilation[1] * (kw - 1) + 1:dilation[1]]
+        out[m, oc, y, x] = scalar.dot(list(W[oc].ravel()), list(window.ravel()),
+                                      None if b is None else objects(b)[oc])
+    return out[0] if unbatched else out
+
+
+def _pool(X, kernel_size, stride, padding, fill, fn):
+    X = objects(X)
+    unbatched = X.ndim == 3
+    if unbatched:
+        X = X[None]
+    k = _pair(kernel_size)
+    s = k if stride is None else _pair(stride)
+    ph, pw = _pair(padding)
+    P = _pad_images(X, (ph, ph, pw, pw), fill)
+    oh = (P.shape[2] - k[0]) // s[0] + 1
+    ow = (P.shape[3] - k[1]) // s[1] + 1
+    out = np.empty(X.shape[:2] + (oh, ow), dtype=object)
+    for m, c, y, x in np.ndindex(out.shape):
+        y0, x0 = y * s[0], x * s[1]
+        out[m, c, y, x] = fn(P[m, c, y0:y0 + k[0], x0:x0 + k[1]], (y0 - ph, x0 - pw), X.shape[2:])
+    return out[0] if unbatched else out
+
+
+def max_pool2d(X, kernel_size, stride=None, padding=0):
+    """Each window's first maximum in row-major order (padding, -inf, never wins): that Value itself."""
+    def first_max(window, _origin, _size):
+        best = None
+        for v in window.ravel():
+            if v is None or isinstance(v, float):  # padding
+                continue
+            if best is None or v.data > best.data:
+                best = v
+        return best
+    return _pool(X, kernel_size, stride, padding, None, first_max)
+
+
+def avg_pool2d(X, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """Each window's sum over its size (or, without count_include_pad, over its real, unpadded cells)."""
+    k = _pair(kernel_size)
+
+    def average(window, origin, size):
+        if count_include_pad:
+            count = k[0] * k[1]
+        else:
+            rows = min(origin[0] + k[0], size[0]) - max(origin[0], 0)
+            cols = min(origin[1] + k[1], size[1]) - max(origin[1], 0)
+            count = rows * cols
+        return scalar.sum(list(window.ravel())) * (1.0 / count)
+    return _pool(X, kernel_size, stride, padding, 0.0, average)

@@ -1,0 +1,81 @@
+"""Input values for a ``Domain``: a parity mixture that lands on kinks, ties and IEEE specials, or smooth points.
+
+Parity values mix plain floats in [lo, hi] with grid points (multiples of 1/4: exactly representable, so ties
+between elements are frequent and sums are exact), the domain's kinks and its specials. Floats below 1e-3 in
+magnitude become 0: subnormal corners are the ieee module's business, kinks at 0 are ours.
+
+Smooth values stay ``margin`` away from every kink. For ops whose derivative jumps at ties (``Op.ties``),
+``distinct`` draws all the inputs' elements at once on a grid of step ``margin``, no two the same.
+"""
+
+import numpy as np
+
+__all__ = ["ParityElements", "SmoothElements", "distinct"]
+
+TINY = 1e-3
+
+
+def _snap(x):
+    return 0.0 if abs(x) < TINY else x
+
+
+class ParityElements:
+    """Floats, grid points, kinks and specials of a Domain (both draw back ends)."""
+
+    def __init__(self, domain):
+        self.domain = domain
+        self.points = tuple(sorted(set(domain.grid()) | set(domain.kinks) | set(domain.specials)))
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        d = self.domain
+        return st.one_of(st.floats(d.lo, d.hi, allow_nan=False, allow_infinity=False).map(_snap),
+                         st.sampled_from(self.points))
+
+    def draw_one(self, draw):
+        if draw.booleans():
+            return _snap(draw.floats(self.domain.lo, self.domain.hi))
+        return float(draw.sampled_from(self.points))
+
+
+class SmoothElements:
+    """Floats of [lo, hi] at least ``margin`` from every kink (moved off a kink rather than rejected)."""
+
+    def __init__(self, domain):
+        self.domain = domain
+
+    def _away(self, x):
+        d = self.domain
+        for k in d.kinks:
+            if abs(x - k) < d.margin:
+                x = k + d.margin if (x >= k and k + d.margin <= d.hi) or k - d.margin < d.lo else k - d.margin
+        return x
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        d = self.domain
+        return st.floats(d.lo, d.hi, allow_nan=False, allow_infinity=False).map(self._away)
+
+    def draw_one(self, draw):
+        return self._away(draw.floats(self.domain.lo, self.domain.hi))
+
+
+def distinct(draw, shapes, domain):
+    """Arrays of the given shapes whose elements are pairwise at least ``domain.margin`` apart, all together,
+    and ``margin`` away from the domain's kinks (so no tie anywhere: max, maximum, pooling are smooth)."""
+    step = domain.margin
+    lo, hi = int(np.ceil(domain.lo / step)), int(np.floor(domain.hi / step))
+    sizes = [int(np.prod(s)) for s in shapes]
+    total = sum(sizes)
+    ks = draw.unique_integers(total, lo, hi)
+    values = np.array(ks, dtype=np.float64) * step
+    for k in domain.kinks:
+        # Grid points on a kink move by half a step: still distinct, still margin/2 away from everything.
+        values = np.where(np.abs(values - k) < step / 2, values + step / 2, values)
+    out, i = [], 0
+    for s, n in zip(shapes, sizes):
+        out.append(values[i:i + n].reshape(s))
+        i += n
+    return out
