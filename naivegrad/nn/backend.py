@@ -114,7 +114,7 @@ class ScalarBackend:
         return ScalarBatch([[_dot(w, r, b)] for r in x], x.single)
 
     def activation(self, x, name):
-        return ScalarBatch([[getattr(_as_value(v), name)() for v in r] for r in x], x.single)
+        return ScalarBatch([_activate_row(r, name) for r in x], x.single)
 
     # -- images: each row is one (C, H, W) array of Values or floats; the scalar reference ops run per row
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
@@ -176,6 +176,16 @@ def _row(r):
 
 def _as_value(v):
     return v if isinstance(v, Value) else Value(v)
+
+
+def _activate_row(row, name):
+    """Apply the activation to every element of a row: a flat list, or an image array of any shape."""
+    if isinstance(row, np.ndarray):
+        flat = [getattr(_as_value(v), name)() for v in row.ravel().tolist()]
+        out = np.empty(len(flat), dtype=object)
+        out[:] = flat
+        return out.reshape(row.shape)
+    return [getattr(_as_value(v), name)() for v in row]
 
 
 class TensorBackend:

@@ -53,6 +53,9 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":  # every .npz is a zip archive; anything else is not ours
+            raise ValueError(f"cannot read checkpoint {path!r}: not an .npz archive")
     try:
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, NpzFile):

@@ -94,22 +94,7 @@ def test_the_convnet_resumes_exactly(run_cli, fake_mnist, tmp_path, monkeypatch)
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
-def _scalar_relu_takes_images():
-    """Whether nn.ReLU on the scalar engine accepts image rows ((C, H, W) arrays of Values)."""
-    if not HAS_CONV:
-        return False
-    from naivegrad import nn
-
-    try:
-        nn.ReLU("scalar")(np.zeros((1, 1, 2, 2)))
-    except TypeError:
-        return False
-    return True
-
-
 @needs_conv
-@pytest.mark.xfail(not _scalar_relu_takes_images(), strict=False,
-                   reason="nn's ScalarBackend.activation iterates image rows as flat lists (TypeError from Value(array))")
 def test_the_convnet_agrees_across_engines(run_cli, fake_mnist):
     status, out, err = run_cli("train", "--dataset", "mnist", "--model", "convnet", "--backend", "both",
                                "--steps", 2, "--batch-size", 2, "--quiet")

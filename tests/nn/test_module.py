@@ -219,3 +219,16 @@ def test_bad_construction_arguments_are_named(make, error, pattern):
 def test_scalar_backend_rejects_non_numeric_input():
     with pytest.raises(TypeError, match="str"):
         mlp("scalar")(["a", "b"])
+
+
+def test_non_npz_checkpoint_is_named_as_such(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("just some text")
+    with pytest.raises(ValueError, match="notes.npz.*not an .npz archive"):
+        nn.load(path)
+
+
+def test_activations_apply_elementwise_to_scalar_image_rows():
+    x = np.array([[[[1.0, -2.0], [3.0, -4.0]]]])  # one (C, H, W) image
+    out = nn.ReLU("scalar")(x)
+    assert [[v.data for v in row] for row in out[0][0]] == [[1.0, 0.0], [3.0, 0.0]]
