@@ -138,7 +138,7 @@ def _fetch(names, folder, progress):
             except _NETWORK_ERRORS as e:
                 attempts.append((name, url, str(getattr(e, "reason", None) or e)))
         else:
-            failures += attempts
+            failures += attempts or [(name, "-", "no download mirrors are configured")]
             break  # one file unobtainable is enough: do not wait on the network for the rest
     return failures
 
