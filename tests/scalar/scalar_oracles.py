@@ -32,10 +32,6 @@ any_float = st.one_of(st.floats(), st.sampled_from(SPECIALS))
 any_number = st.one_of(any_float, st.integers(-(10**6), 10**6))
 
 
-def np_(x):
-    return np.float64(x)
-
-
 def as_array(x):
     """x as a one-element float64 array. Closed forms run on arrays, not numpy scalars: a numpy scalar's
     ``power`` takes a sqrt shortcut for exponent 0.5 ((-0.0) ** 0.5 = -0.0, (-inf) ** 0.5 = nan) where the
@@ -53,7 +49,7 @@ def ulp(x):
 
 
 def close(got, want, ulps=0.0, atol=0.0):
-    """got == want up to ``ulps`` units in the last place of ``want`` (plus ``atol``); nan matches nan."""
+    """got == want up to ``ulps`` units in the last place (plus ``atol``); nan matches nan, inf only itself."""
     want = float(want)
     if math.isnan(want) or math.isnan(got):
         return math.isnan(want) and math.isnan(got)
@@ -78,8 +74,8 @@ def same_sign_of_zero(got, want):
 class Unary:
     name: str
     apply: Callable  # Value -> Value
-    value: Callable  # np.float64 -> np.float64, the closed form
-    deriv: Callable  # np.float64 -> np.float64, the closed-form derivative
+    value: Callable  # float64 array -> array, the closed form
+    deriv: Callable  # float64 array -> array, the closed-form derivative
     domain: st.SearchStrategy  # points where the op is smooth (for finite differences)
     third: Callable  # bound on |f'''| over [lo, hi], for the finite-difference tolerance
     ulps: float = 0.0  # allowed value difference: 0 for correctly rounded IEEE ops, a few for libm functions
@@ -105,10 +101,6 @@ def away_from_zero(lo, hi):
     return st.builds(lambda m, s: m if s else -m, finite(lo, hi), st.booleans())
 
 
-def _max_abs(f, lo, hi):
-    return max(abs(f(lo)), abs(f(hi)))
-
-
 UNARY = [
     Unary("neg", lambda v: -v, lambda x: -x, lambda x: -np.ones_like(x), finite(-1e6, 1e6), lambda lo, hi: 0.0),
     Unary("abs", lambda v: abs(v), np.abs, np.sign, away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0,
@@ -125,8 +117,8 @@ UNARY = [
           lambda lo, hi: 2.0, ulps=4, datol=4 * EPS),
     Unary("sigmoid", lambda v: v.sigmoid(), _sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), finite(-20, 20),
           lambda lo, hi: 0.125, ulps=4, datol=4 * EPS),
-    Unary("relu", lambda v: v.relu(), lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(np.float64), away_from_zero(1e-3, 1e6),
-          lambda lo, hi: 0.0, sign_of_zero=False, nan_deriv=False),
+    Unary("relu", lambda v: v.relu(), lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(np.float64),
+          away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0, sign_of_zero=False, nan_deriv=False),
     Unary("sin", lambda v: v.sin(), np.sin, np.cos, finite(-100, 100), lambda lo, hi: 1.0, ulps=2, dulps=2),
     Unary("cos", lambda v: v.cos(), np.cos, lambda x: -np.sin(x), finite(-100, 100), lambda lo, hi: 1.0,
           ulps=2, dulps=2),
@@ -194,13 +186,14 @@ def central_difference(f, x, third):
     """(f(x + h) - f(x - h)) / 2h and a bound on its error.
 
     h = eps**(1/3) * max(1, |x|) balances the two errors: rounding, at most a few ulps of f at each end
-    divided by 2h (in ulps, which stay meaningful for subnormal values), and truncation, h**2 / 6 * max |f'''| on [x - h, x + h] (Taylor's remainder).
+    divided by 2h (ulps, not eps * |f|, so that subnormal values count right), and truncation,
+    h**2 / 6 * max |f'''| on [x - h, x + h] (Taylor's remainder).
     """
     h = EPS ** (1 / 3) * max(1.0, abs(x))
     xp, xm = x + h, x - h
     fp, fm = f(xp), f(xm)
     width = xp - xm  # the step actually taken, after rounding x +- h
     estimate = (fp - fm) / width
-    rounding = 8 * (ulp(fp) + ulp(fm)) / width  # ulp, not eps * |f|: subnormal f has absolute spacing
+    rounding = 8 * (ulp(fp) + ulp(fm)) / width
     truncation = (width / 2) ** 2 / 6 * third(xm, xp)
     return estimate, 2 * (rounding + truncation) + 4 * ulp(estimate)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import naivegrad.scalar as scalar
 from naivegrad.scalar import Value
-from scalar_oracles import EPS, SPECIALS, assert_close, central_difference, finite
+from scalar_oracles import EPS, SPECIALS, central_difference, finite
 
 moderate = finite(-1e6, 1e6)
 # Special points except the overflow edges: sums of at most a few terms of these cannot overflow, so whether the
@@ -152,22 +152,28 @@ def test_dot_and_sum_finite_difference(data):
                                min_size=1, max_size=5))
     k = data.draw(st.integers(0, len(pool) - 1), label="leaf")
 
-    def f(t, backward=False):
-        leaves = [Value(t if i == k else x) for i, x in enumerate(pool)]
+    def build(t, value=Value):
+        # value=abs rebuilds the same expression over magnitudes: what the rounding errors scale with.
+        leaves = [value(t if i == k else x) for i, x in enumerate(pool)]
         ws = [realise(w, leaves) for w, _ in pairs]
         xs = [realise(x, leaves) for _, x in pairs]
-        # sum of dot and a sum over the same leaves: both fused nodes in one graph, sharing operands.
-        out = scalar.dot(ws, xs, leaves[0]) * 0.5 + scalar.sum(leaves + ws, 1.0)
-        if backward:
-            out.backward()
-            return leaves[k].grad
-        return out.data
+        if value is abs:
+            ws, xs = [abs(w) for w in ws], [abs(x) for x in xs]
+            return 0.5 * (sum(w * x for w, x in zip(ws, xs)) + leaves[0]) + sum(leaves + ws) + 1.0, leaves
+        # A dot and a sum over the same leaves: two fused nodes in one graph, sharing operands.
+        return scalar.dot(ws, xs, leaves[0]) * 0.5 + scalar.sum(leaves + ws, 1.0), leaves
 
-    # The output is quadratic in one leaf (it may be both w_i and x_i), so the third derivative is 0.
-    estimate, tol = central_difference(f, pool[k], lambda lo, hi: 0.0)
-    got = f(pool[k], backward=True)
-    scale = sum(abs(x) for x in pool) + sum(abs(v[1]) for p in pairs for v in p if v[0] == "num") + 1
-    assert abs(got - estimate) <= tol + 64 * EPS * scale**2, f"backward {got!r}, finite difference {estimate!r}"
+    # The output is quadratic in one leaf (it may be both w_i and x_i), so the third derivative is 0, and the
+    # finite difference errs only by rounding: each evaluation by about (terms + 3) eps times the magnitudes
+    # summed (cancellation can make that far more than an ulp of the result), twice, over the step.
+    estimate, tol = central_difference(lambda t: build(t)[0].data, pool[k], lambda lo, hi: 0.0)
+    out, leaves = build(pool[k])
+    out.backward()
+    h = EPS ** (1 / 3) * max(1.0, abs(pool[k]))
+    magnitude = build(abs(pool[k]) + h, value=abs)[0]
+    summing = 2 * (2 * len(pairs) + len(pool) + 4) * EPS * magnitude / (2 * h)
+    got = leaves[k].grad
+    assert abs(got - estimate) <= tol + summing, f"backward {got!r}, finite difference {estimate!r}"
 
 
 def test_defaults_and_empty_inputs():
