@@ -110,7 +110,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
-    if min(cg, kh, kw) < 1:
+    if min(o, cg, kh, kw) < 1:
         raise ValueError(f"conv2d: weight of shape {w.shape} has an empty axis")
     if c != cg * groups:
         raise ValueError(f"conv2d: input of shape {x.shape} has {c} channels, but weight of shape {w.shape} "

@@ -21,6 +21,7 @@ CONV_ERRORS = [
     # (input shape, weight shape, options, exception, words the message must contain)
     ((6, 5), W.shape, {}, ValueError, ["(6, 5)", "4-D"]),
     (X.shape, (6, 2, 3), {}, ValueError, ["(6, 2, 3)", "weight"]),
+    (X.shape, (0, 4, 3, 3), {}, ValueError, ["(0, 4, 3, 3)", "empty axis"]),
     (X.shape, (6, 3, 3, 3), {}, ValueError, ["4 channels", "(6, 3, 3, 3)", "groups=1"]),
     (X.shape, (5, 2, 3, 3), dict(groups=2), ValueError, ["5 output channels", "groups=2"]),
     (X.shape, W.shape, dict(groups=0), ValueError, ["groups", "0"]),

@@ -139,3 +139,12 @@ def test_unbatched_images_match_torch(x, kernel):
                                    F.conv2d(torch.tensor(x[i]), torch.tensor(w), padding="same").numpy(), **CLOSE)
     np.testing.assert_array_equal(max_pool2d(Tensor(x[0]), kernel).data,
                                   F.max_pool2d(torch.tensor(x[0]), kernel).numpy())
+
+
+def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients():
+    x, w, b = Tensor(np.zeros((0, 2, 5, 5))), Tensor(np.ones((3, 2, 3, 3))), Tensor(np.ones(3))
+    y = max_pool2d(conv2d(x, w, b, padding=1), 2)
+    expected = F.max_pool2d(F.conv2d(torch.zeros(0, 2, 5, 5), torch.ones(3, 2, 3, 3), torch.ones(3), padding=1), 2)
+    assert y.shape == tuple(expected.shape) == (0, 3, 2, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5) and not w.grad.any() and not b.grad.any()

@@ -133,7 +133,7 @@ class Conv2d(Function):
             raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
         n, c, h, w = x.shape
         o, cg, kh, kw = weight.shape
-        if min(cg, kh, kw) < 1:
+        if min(o, cg, kh, kw) < 1:
             raise ValueError(f"conv2d: weight of shape {weight.shape} has an empty axis")
         if c != cg * groups:
             raise ValueError(f"conv2d: input of shape {x.shape} has {c} channels, but weight of shape "
@@ -151,7 +151,7 @@ class Conv2d(Function):
                _out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
         xp = _padded(x, pads)
         # (N, groups, C/groups * kh * kw, OH * OW): the reshape of the strided view is the one im2col copy.
-        cols = _offset_view(xp, (kh, kw), out, stride, dilation).reshape(n, groups, cg * kh * kw, -1)
+        cols = _offset_view(xp, (kh, kw), out, stride, dilation).reshape(n, groups, cg * kh * kw, out[0] * out[1])
         ctx.save_for_backward(cols, weight)
         ctx.geometry = (xp.shape, pads, out, stride, dilation, groups)
         return Conv2d._finish(ctx, Conv2d._apply_weight(cols, weight, groups), bias, o, out)
@@ -159,7 +159,7 @@ class Conv2d(Function):
     @staticmethod
     def _apply_weight(cols, weight, groups):
         o = weight.shape[0]
-        return np.matmul(weight.reshape(groups, o // groups, -1), cols)  # (N, groups, O/groups, OH*OW)
+        return np.matmul(_grouped(weight, groups), cols)  # (N, groups, O/groups, OH*OW)
 
     @staticmethod
     def _finish(ctx, y, bias, o, out):
@@ -176,7 +176,7 @@ class Conv2d(Function):
         if ctx.unbatched:
             g = g[None]
         n, o = g.shape[:2]
-        gm = g.reshape(n, groups, o // groups, -1)
+        gm = g.reshape(n, groups, o // groups, out[0] * out[1])
         gx = gw = gb = None
         if need_w:
             # One (O/g, P) @ (P, K) product per image, summed over the batch.
@@ -184,7 +184,7 @@ class Conv2d(Function):
         if need_b:
             gb = g.sum(axis=(0, 2, 3))
         if need_x:
-            wt = weight.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+            wt = _grouped(weight, groups).transpose(0, 2, 1)
             if stride == (1, 1) and np.isfinite(weight).all():
                 gx = _input_grad_wide(g, wt, weight.shape, padded_shape, pads, out, dilation, groups)
             else:
@@ -210,6 +210,12 @@ class Conv2d(Function):
         if y is None:
             y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
         return Conv2d._finish(ctx, y, b_t, o, out)
+
+
+def _grouped(weight, groups):
+    """The weight as one (O/groups, C/groups * kh * kw) matrix per group."""
+    o, cg, kh, kw = weight.shape
+    return weight.reshape(groups, o // groups, cg * kh * kw)
 
 
 def _input_grad_wide(g, wt, weight_shape, padded_shape, pads, out, dilation, groups):
@@ -381,6 +387,8 @@ def _unscan(g, arg, axis, k, s, size, finite):
 
 def _gather(a, arg, axis, k, s, o):
     """The cell each window's scan chose (``arg``), read from ``a`` along ``axis``: forward mode's selection."""
+    if k == 1:
+        return _along(a, axis, 0, s, o)
     out = None
     for j in range(k):
         part = np.where(arg == j, _along(a, axis, j, s, o), a.dtype.type(0))
