@@ -179,7 +179,7 @@ def _dot(out):
     n = len(prev)
     rules = []
     i = 0
-    while i < n:
+    while i < n:  # (a "dot:k" node, should fused.py record its pairs, is read by _make_dot_pairs instead)
         if i + 1 < n and _same(local[i], prev[i + 1].data) and _same(local[i + 1], prev[i].data):
             rules.append(prev[i + 1])
             rules.append(prev[i])
@@ -188,6 +188,21 @@ def _dot(out):
             rules.append(local[i])
             i += 1
     return tuple(rules)
+
+
+def _make_dot_pairs(k):
+    """``dot`` recording its pairs: op "dot:k" with the k Value-Value pairs first in ``_prev``, as
+    w_0, x_0, ..., w_(k-1), x_(k-1); every later operand's local derivative is a number."""
+
+    def rule(out):
+        prev, local = out._prev, out._local
+        pairs = []
+        for i in range(0, 2 * k, 2):
+            pairs.append(prev[i + 1])
+            pairs.append(prev[i])
+        return tuple(pairs) + tuple(local[2 * k:])
+
+    return rule
 
 
 RULES = {
@@ -213,12 +228,19 @@ RULES = {
     "dot": _dot,
 }
 """Op name -> rule(out) giving the local derivatives as Values (or constant floats). Ops with a constant in
-their name ("**2.0"; "rpow2.0" too, should value.py record the base there) are parsed by ``_rule_for``."""
+their name ("**2.0"; "rpow2.0" and "dot:3" too, should value.py / fused.py record the base and the pairs
+there) are parsed by ``_rule_for``."""
 
 
 @lru_cache(maxsize=256)
 def _named_constant_rule(op):
-    # A constant exponent is part of the name ("**" + repr(n)); so would a constant base be ("rpow" + repr(c)).
+    # A constant exponent is part of the name ("**" + repr(n)); so would a constant base be ("rpow" + repr(c)),
+    # and the number of Value-Value pairs of a dot ("dot:" + str(k)).
+    if op.startswith("dot:"):
+        try:
+            return _make_dot_pairs(int(op[4:]))
+        except ValueError:
+            return None
     for prefix, make in (("**", _make_const_pow), ("rpow", _make_rpow)):
         if op.startswith(prefix) and len(op) > len(prefix):
             try:

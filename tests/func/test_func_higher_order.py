@@ -206,6 +206,18 @@ def test_dot_mixed_partials_see_value_partners():
     assert [grad(gi, [x, w]) for gi in g] == [[2.0, 0.0], [0.0, 2.0]]
 
 
+def test_dot_nodes_that_name_their_pairs_are_read_by_the_name():
+    # The recorded form proposed for fused.py: op "dot:k", the k Value-Value pairs first. Here w * x is the
+    # pair and b's partner is the number 2.0 that happens to equal x.data (the heuristic would pair x, b).
+    from naivegrad.scalar.fused import _fused
+
+    w, x, b = Value(2.0), Value(2.0), Value(2.0)
+    node = _fused(w.data * x.data + 2.0 * b.data, [w, x, b], [x.data, w.data, 2.0], "dot:1")
+    g = grad(node, [w, x, b], create_graph=True)
+    assert [v.data for v in g] == [2.0, 2.0, 2.0]
+    assert [grad(gi, [w, x, b]) for gi in g] == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
 def test_deep_chain_is_not_recursive():
     x = Value(0.5)
     y = x
