@@ -87,6 +87,9 @@ class quiet:
         return False
 
 
+_new_context = _new_tensor = object.__new__
+
+
 class Context:
     """What one application of a ``Function`` remembers: its inputs, and whatever its forward saved.
 
@@ -96,12 +99,15 @@ class Context:
     for constants). After a ``backward`` without ``retain_graph`` the saved arrays are released.
     """
 
-    # Class-level defaults: apply() sets only what differs, which keeps the per-op cost low.
+    # The graph's structure lives in slots, which survive release(); whatever forward saved lives in the
+    # instance dict, which release() empties.
+    __slots__ = ("fn", "parents", "needs_input_grad", "__dict__", "__weakref__")
+
     saved_tensors = ()
-    needs_input_grad = ()
-    parents = ()
-    fn = None
     released = False
+
+    def __init__(self, fn=None, parents=(), needs_input_grad=()):
+        self.fn, self.parents, self.needs_input_grad = fn, parents, needs_input_grad
 
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (numpy arrays, or None) for ``backward``/``jvp``, as ``ctx.saved_tensors``."""
@@ -109,9 +115,7 @@ class Context:
 
     def release(self):
         """Drop the saved arrays and attributes (done by ``backward`` unless ``retain_graph=True``)."""
-        fn, parents, needs = self.fn, self.parents, self.needs_input_grad
         self.__dict__.clear()
-        self.fn, self.parents, self.needs_input_grad = fn, parents, needs
         self.released = True
 
     def __repr__(self):
@@ -141,26 +145,31 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on Tensors (and constants), recording the graph when a gradient may be needed."""
-        ctx = Context()
+        ctx = _new_context(Context)
         ctx.fn = cls
         arrays = []
         needs = []
-        requires = tangent = False
+        requires = tangent = const = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                needs.append(a.requires_grad)
                 if a.requires_grad:
                     requires = True
+                    needs.append(True)
+                else:
+                    needs.append(False)
                 if a.tangent is not None:
                     tangent = True
             else:
                 arrays.append(a)
                 needs.append(False)
+                const = True
         record = requires and _grad_state.enabled
         if record:
+            ctx.parents = tuple([a if isinstance(a, Tensor) else None for a in args]) if const else args
             ctx.needs_input_grad = tuple(needs)
         else:
+            ctx.parents = ()
             ctx.needs_input_grad = (False,) * len(args)
         out_tangent = None
         tok = _fp_policy.set(_QUIET)
@@ -172,11 +181,14 @@ class Function:
             _fp_policy.reset(tok)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        t = _new_tensor(Tensor)  # the engine's own arrays: no validation (see tensor._make)
+        t.data = out
+        t.grad = None
+        t.tangent = out_tangent
         if record:
-            ctx.parents = tuple(a if isinstance(a, Tensor) else None for a in args)
-            t = _make(out, True, ctx)
+            t.requires_grad = True
+            t._ctx = ctx
         else:
-            t = _make(out, False, None)
-        if out_tangent is not None:
-            t.tangent = out_tangent
+            t.requires_grad = False
+            t._ctx = None
         return t

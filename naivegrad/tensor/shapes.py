@@ -19,22 +19,28 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
-    )
-    out = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return out.reshape(shape)
+    if lead:
+        grad = grad.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
 
 
 def normalize_axis(axis, ndim, shape, what):
     """``axis`` (an int, negative counting from the end) as a non-negative int, or a ValueError naming it."""
-    try:
-        a = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{what}: axis must be an int, got {type(axis).__name__}: {axis!r}") from None
-    if not -ndim <= a < ndim:
+    if type(axis) is not int:
+        try:
+            axis = operator.index(axis)
+        except TypeError:
+            raise TypeError(f"{what}: axis must be an int, got {type(axis).__name__}: {axis!r}") from None
+    if axis < 0:
+        if axis < -ndim:
+            raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
+        return axis + ndim
+    if axis >= ndim:
         raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
-    return a + ndim if a < 0 else a
+    return axis
 
 
 def normalize_axes(axis, ndim, shape, what):

@@ -235,7 +235,7 @@ class Tensor:
         with _quiet():
             for t in order:
                 t.grad = None
-            _accumulate(self, grad, None)
+            _accumulate(self, grad, None, None)
             for t in reversed(order):
                 ctx = t._ctx
                 g = t.grad
@@ -250,8 +250,18 @@ class Tensor:
                         f"{ctx.fn.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
                     )
                 for p, pg in zip(parents, grads):
-                    if pg is not None and p is not None and p.requires_grad:
-                        _accumulate(p, pg, g, ctx)
+                    if pg is None or p is None or not p.requires_grad:
+                        continue
+                    d = p.data
+                    if type(pg) is not np.ndarray or pg.shape != d.shape or pg.dtype != d.dtype:
+                        pg = _conform(pg, d, ctx)
+                    if p.grad is None:
+                        # A leaf's grad is the user's to modify: never let it alias an array others hold.
+                        if p._ctx is None and (pg is g or pg.base is not None):
+                            pg = pg.copy()
+                        p.grad = pg
+                    else:
+                        p.grad = p.grad + pg
                 if not retain_graph:
                     ctx.release()
 
@@ -529,17 +539,21 @@ def _check_grad(grad, t):
     return g.astype(t.dtype)  # a copy: the caller's array never becomes a .grad that we hand out
 
 
-def _accumulate(p, pg, g_out, ctx=None):
-    """Add one gradient contribution into ``p.grad`` (never in place: arrays may be shared)."""
-    if type(pg) is not np.ndarray:
-        pg = np.asarray(pg)
-    if pg.shape != p.data.shape:
+def _conform(pg, data, ctx):
+    """A gradient from a backward rule as an array of the input's shape and dtype, or a clear error."""
+    pg = np.asarray(pg)
+    if pg.shape != data.shape:
         name = ctx.fn.__name__ + ".backward" if ctx is not None else "backward()"
-        raise ValueError(f"{name} gave a gradient of shape {pg.shape} for an input of shape {p.data.shape}")
-    if pg.dtype != p.data.dtype:
-        pg = pg.astype(p.data.dtype)
+        raise ValueError(f"{name} gave a gradient of shape {pg.shape} for an input of shape {data.shape}")
+    return pg.astype(data.dtype, copy=False)
+
+
+def _accumulate(p, pg, g_out, ctx):
+    """Add one gradient contribution into ``p.grad`` (never in place: arrays may be shared)."""
+    d = p.data
+    if type(pg) is not np.ndarray or pg.shape != d.shape or pg.dtype != d.dtype:
+        pg = _conform(pg, d, ctx)
     if p.grad is None:
-        # A leaf's grad is the user's to modify: never let it alias an array another node holds.
         if p._ctx is None and (pg is g_out or pg.base is not None):
             pg = pg.copy()
         p.grad = pg
@@ -680,9 +694,10 @@ def _operand_tensor(x):
 
 def _index(index):
     """Tensors inside an index become arrays (integral float data as integers, since Tensors are float)."""
-    if isinstance(index, tuple):
-        if any(isinstance(i, (Tensor, list)) for i in index):
-            return tuple(_index_part(i) for i in index)
+    if type(index) is tuple:
+        for i in index:
+            if isinstance(i, (Tensor, list)):
+                return tuple([_index_part(i) for i in index])
         return index
     return _index_part(index)
 

@@ -1,7 +1,7 @@
 """Normalising activations along an axis: ``softmax`` and ``logsoftmax``, stable for large logits.
 
 Both subtract the maximum along ``axis`` first, so logits of magnitude 1e3 and more (and -inf entries,
-as from masking) give exact results instead of inf / inf.
+as from masking) give exact results instead of inf / inf. ``x`` of any shape; ``axis`` defaults to the last.
 """
 
 import numpy as np
@@ -13,11 +13,11 @@ __all__ = ["Softmax", "LogSoftmax"]
 
 
 def _shifted(x, axis):
-    """x minus its maximum along ``axis`` (an infinite or empty maximum is replaced by 0)."""
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-    if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    return x - m
+    """x minus its maximum along ``axis``, so that exp never overflows. As in PyTorch, a row whose maximum
+    is infinite gives nan (inf - inf); -inf entries below a finite maximum give exp(-inf) = 0."""
+    if x.shape[axis] == 0:
+        return x
+    return x - x.max(axis=axis, keepdims=True)
 
 
 class Softmax(Function):

@@ -14,7 +14,11 @@ from ..shapes import unbroadcast
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
            "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
 
-_shape = np.shape
+_ndarray = np.ndarray
+
+
+def _shape(x):
+    return x.shape if type(x) is _ndarray else np.shape(x)
 
 
 class Add(Function):

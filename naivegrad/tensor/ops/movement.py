@@ -3,8 +3,6 @@ unsqueeze, concatenate, stack, pad and indexing. Each backward puts the gradient
 came from (for indexing, repeated indices accumulate, as ``np.add.at``).
 """
 
-import operator
-
 import numpy as np
 
 from ..function import Function
@@ -166,7 +164,7 @@ def _pad_widths(pad_width, shape):
     """numpy's pad_width forms (n, (before, after), or one pair per axis) as a list of (before, after)."""
     try:
         w = np.asarray(pad_width)
-        if w.dtype.kind not in "iu":
+        if w.dtype.kind not in "iu" and not (w.size == 0 and not shape):
             raise TypeError
         w = np.broadcast_to(w, (len(shape), 2))
     except (TypeError, ValueError):
@@ -191,19 +189,17 @@ class Pad(Function):
         return g[ctx.window]
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
+
+
 def _is_basic(index):
     """True when ``index`` only uses ints, slices, None and Ellipsis: each element is selected once."""
-    parts = index if type(index) is tuple else (index,)
-    for p in parts:
-        if p is None or p is Ellipsis or isinstance(p, slice):
-            continue
-        if isinstance(p, (bool, np.bool_)):
-            return False
-        try:
-            operator.index(p)
-        except TypeError:
-            return False
-    return True
+    if type(index) is tuple:
+        for p in index:
+            if not isinstance(p, _BASIC) or isinstance(p, bool):
+                return False
+        return True
+    return isinstance(index, _BASIC) and not isinstance(index, bool)
 
 
 class GetItem(Function):

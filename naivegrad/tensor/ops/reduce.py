@@ -28,8 +28,10 @@ def _reduce_setup(ctx, x, axis, keepdims, what):
 
 
 def _spread(ctx, g):
-    """The output gradient reshaped to keepdims form and broadcast to the input's shape (a view)."""
-    return np.broadcast_to(g.reshape(ctx.kept_shape), ctx.in_shape)
+    """The output gradient copied over the input's shape (each reduced element gets its slice's share)."""
+    out = np.empty(ctx.in_shape, g.dtype)
+    out[...] = g.reshape(ctx.kept_shape)
+    return out
 
 
 class Sum(Function):
@@ -38,7 +40,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _reduce_setup(ctx, x, axis, keepdims, "sum")
-        return np.sum(x, axis=axes, keepdims=keepdims)
+        return x.sum(axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -51,9 +53,9 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _reduce_setup(ctx, x, axis, keepdims, "mean")
-        n = math.prod(x.shape) if axes is None else math.prod(x.shape[i] for i in axes)
+        n = x.size if axes is None else math.prod([x.shape[i] for i in axes])
         ctx.count = n
-        return np.sum(x, axis=axes, keepdims=keepdims) / x.dtype.type(n)  # 0 / 0 = nan when empty
+        return x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(n)  # 0 / 0 = nan when empty
 
     @staticmethod
     def backward(ctx, g):
