@@ -84,6 +84,9 @@ def test_jvp_matches_torch_on_programs(prog, data):
 @given(programs(max_outputs=1), st.data())
 def test_hessian_matches_torch_on_programs(prog, data):
     xs = data.draw(points(prog[0]))
+    # A pow step's exponent is tanh(slot), exactly 0 at an input 0: PyTorch's masked pow Hessian differs there
+    # (see _pow_at_zero_exponent); naivegrad's agrees with finite differences (test_func_transforms).
+    assume(all(x != 0.0 for x in xs))
     h = hessian(lambda v: run_program(prog, v)[0])(xs)
     th = tfunc.hessian(lambda x: _torch_program(prog)(x)[0])(t64(xs)).numpy()
     assert np.allclose(h, th, rtol=1e-11, atol=1e-12)
