@@ -1,6 +1,7 @@
 """Image layers for both engines: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and ``Flatten``, as in ``torch.nn``.
 
->>> model = nn.Sequential(nn.Conv2d(1, 8, 3, seed=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 13 * 13, 10, seed=1))
+>>> model = nn.Sequential(nn.Conv2d(1, 8, 3, seed=0), nn.ReLU(), nn.MaxPool2d(2),
+...                       nn.Flatten(), nn.Linear(8 * 13 * 13, 10, seed=1))
 >>> model(np.zeros((4, 1, 28, 28))).shape      # tensor backend: an NCHW batch in, (4, 10) logits out
 (4, 10)
 
