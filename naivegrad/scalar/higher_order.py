@@ -106,26 +106,6 @@ def _make_rpow(c):
     return rule
 
 
-def _rpow_without_constant(out):
-    """c ** x when the op name does not record c: recover log(c) from the recorded local out * log(c).
-
-    The result is forced to equal the recorded local exactly (a constant correction of an ulp or two), and
-    its derivative is (log c) * d(out), right up to that rounding.
-    """
-    (local,) = out._local
-    o = out.data
-    if local == 0.0:
-        return (local,)  # 0 ** x for x >= 0 (the convention), or an underflowed power
-    if local != local:
-        return (out * local,)  # nan: every higher derivative is nan too
-    if o == 0.0 or o != o or math.isinf(o):
-        return (out * math.copysign(1.0, local),)  # out = ±inf: derivative ±inf, log(c) has local's sign
-    e = out * (local / o)
-    if e.data != local and not math.isinf(local):
-        e = e + (local - e.data)  # exact: the two floats are within a few ulps (Sterbenz)
-    return (e,)
-
-
 def _neg(out):
     return (-1.0,)
 
@@ -214,7 +194,6 @@ RULES = {
     "rsub": lambda out: (-1.0,),
     "rdiv": _rdiv,
     "**": _pow,
-    "rpow": _rpow_without_constant,
     "neg": _neg,
     "abs": _recorded,
     "relu": _recorded,
@@ -228,14 +207,13 @@ RULES = {
     "dot": _dot,
 }
 """Op name -> rule(out) giving the local derivatives as Values (or constant floats). Ops with a constant in
-their name ("**2.0"; "rpow2.0" and "dot:3" too, should value.py / fused.py record the base and the pairs
-there) are parsed by ``_rule_for``."""
+their name ("**2.0", "rpow2.0"; "dot:3" too, should fused.py record its pairs) are parsed by ``_rule_for``."""
 
 
 @lru_cache(maxsize=256)
 def _named_constant_rule(op):
-    # A constant exponent is part of the name ("**" + repr(n)); so would a constant base be ("rpow" + repr(c)),
-    # and the number of Value-Value pairs of a dot ("dot:" + str(k)).
+    # A constant exponent or base is part of the name ("**" + repr(n), "rpow" + repr(c)); so would the number
+    # of Value-Value pairs of a dot be ("dot:" + str(k)).
     if op.startswith("dot:"):
         try:
             return _make_dot_pairs(int(op[4:]))

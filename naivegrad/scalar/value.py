@@ -152,7 +152,7 @@ class Value:
         if c is None:
             return NotImplemented
         out = pow_(c, self.data)
-        return _node(out, (self,), (0.0 if (c == 0.0 and self.data >= 0.0) else out * log(c),), "rpow")
+        return _node(out, (self,), (0.0 if (c == 0.0 and self.data >= 0.0) else out * log(c),), "rpow" + repr(c))
 
     # ------------------------------------------------------------------ unary ops
     def __neg__(self):
