@@ -9,6 +9,8 @@ through numpy (quick sampling without hypothesis). Shape helpers built on these 
 ((2, 1), (3,))
 """
 
+import functools
+
 import numpy as np
 
 __all__ = ["RandomDraw", "HypothesisDraw", "shape", "broadcastable", "axis_arg"]
@@ -47,37 +49,59 @@ class RandomDraw:
 
 
 class HypothesisDraw:
-    """Choices through hypothesis's ``data`` object (``@given(st.data())``): shrinkable and reproducible."""
+    """Choices through hypothesis: shrinkable and reproducible.
 
-    def __init__(self, data):
-        from hypothesis import strategies as st
+    ``HypothesisDraw(draw)`` takes the ``draw`` function of an ``@st.composite`` strategy (fast) or the ``data``
+    object of ``@given(st.data())`` (which also logs every draw's repr for the report: slower).
 
-        self.data = data
-        self._st = st
+    >>> @st.composite
+    ... def cases(draw, op): return draw_case(HypothesisDraw(draw), op, "parity")
+    """
+
+    def __init__(self, draw):
+        self._draw = draw.draw if hasattr(draw, "draw") else draw
 
     def integers(self, lo, hi):
-        return self.data.draw(self._st.integers(lo, hi))
+        return self._draw(_integers(lo, hi))
 
     def booleans(self, p=0.5):
         if p == 0.5:
-            return self.data.draw(self._st.booleans())
+            return self._draw(_integers(0, 1)) == 1
         # hypothesis has no weighted coin; a die with round(1/p) faces shrinks towards False.
         faces = max(2, round(1 / p))
-        return self.data.draw(self._st.integers(0, faces - 1)) == faces - 1
+        return self._draw(_integers(0, faces - 1)) == faces - 1
 
     def sampled_from(self, seq):
-        return self.data.draw(self._st.sampled_from(list(seq)))
+        seq = seq if isinstance(seq, (list, tuple)) else list(seq)
+        return seq[self._draw(_integers(0, len(seq) - 1))]
 
     def floats(self, lo, hi):
-        return self.data.draw(self._st.floats(lo, hi, allow_nan=False, allow_infinity=False))
+        return self._draw(_floats(lo, hi))
 
     def array(self, shape, elements):
         from hypothesis.extra import numpy as hnp
 
-        return self.data.draw(hnp.arrays(np.float64, shape, elements=elements.strategy()))
+        return self._draw(hnp.arrays(np.float64, shape, elements=elements.strategy()))
 
     def unique_integers(self, n, lo, hi):
-        return self.data.draw(self._st.lists(self._st.integers(lo, hi), min_size=n, max_size=n, unique=True))
+        from hypothesis import strategies as st
+
+        return self._draw(st.lists(_integers(lo, hi), min_size=n, max_size=n, unique=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _integers(lo, hi):
+    """Cached: building a strategy costs more than drawing from it, and the samplers draw thousands."""
+    from hypothesis import strategies as st
+
+    return st.integers(lo, hi)
+
+
+@functools.lru_cache(maxsize=None)
+def _floats(lo, hi):
+    from hypothesis import strategies as st
+
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 # ---------------------------------------------------------------------------------------------- shapes

@@ -134,26 +134,26 @@ def _pow_const_domain(params):
 OPS += [
     const("add_const", {"__add__": lambda x, c: x + c, "__radd__": lambda x, c: c + x},
           {"__add__": lambda x, c: x + c, "__radd__": lambda x, c: c + x, "add#const": lambda x, c: x.add(c)},
-          ("add",), "{0} + {c!r}", lambda x, c: x + c),
+          ("add",), "{0} + {c}", lambda x, c: x + c),
     const("sub_const", {"__sub__": lambda x, c: x - c},
-          {"__sub__": lambda x, c: x - c, "sub#const": lambda x, c: x.sub(c)}, ("sub",), "{0} - {c!r}",
+          {"__sub__": lambda x, c: x - c, "sub#const": lambda x, c: x.sub(c)}, ("sub",), "{0} - {c}",
           lambda x, c: x - c),
     const("rsub_const", {"__rsub__": lambda x, c: c - x}, {"__rsub__": lambda x, c: c - x}, ("sub",),
-          "{c!r} - {0}", lambda x, c: c - x),
+          "{c} - {0}", lambda x, c: c - x),
     const("mul_const", {"__mul__": lambda x, c: x * c, "__rmul__": lambda x, c: c * x},
           {"__mul__": lambda x, c: x * c, "__rmul__": lambda x, c: c * x, "mul#const": lambda x, c: x.mul(c)},
-          ("mul",), "{0} * {c!r}", lambda x, c: x * c),
+          ("mul",), "{0} * {c}", lambda x, c: x * c),
     const("div_const", {"__truediv__": lambda x, c: x / c},
-          {"__truediv__": lambda x, c: x / c, "div#const": lambda x, c: x.div(c)}, ("div",), "{0} / {c!r}",
+          {"__truediv__": lambda x, c: x / c, "div#const": lambda x, c: x.div(c)}, ("div",), "{0} / {c}",
           lambda x, c: x / c, smooth_values=(-2.5, -1.0, 0.5, 1.0, 2.0, 3.25)),
     const("rdiv_const", {"__rtruediv__": lambda x, c: c / x}, {"__rtruediv__": lambda x, c: c / x}, ("div",),
-          "{c!r} / {0}", lambda x, c: c / x, domains=lambda p: (NONZERO,)),
+          "{c} / {0}", lambda x, c: c / x, domains=lambda p: (NONZERO,)),
     const("pow_const", {"__pow__": lambda x, c: x ** c},
-          {"__pow__": lambda x, c: x ** c, "pow#const": lambda x, c: x.pow(c)}, ("pow",), "{0} ** {c!r}",
+          {"__pow__": lambda x, c: x ** c, "pow#const": lambda x, c: x.pow(c)}, ("pow",), "{0} ** {c}",
           lambda x, c: x ** c, values=(0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5),
           domains=_pow_const_domain),
     const("rpow_const", {"__rpow__": lambda x, c: c ** x}, {"__rpow__": lambda x, c: c ** x}, ("pow",),
-          "{c!r} ** {0}", lambda x, c: c ** x, values=(0.0, 0.5, 2.0, 2.718281828459045, 3.0),
+          "{c} ** {0}", lambda x, c: c ** x, values=(0.0, 0.5, 2.0, 2.718281828459045, 3.0),
           smooth_values=(0.5, 2.0, 2.718281828459045, 3.0)),
 ]
 
@@ -189,7 +189,7 @@ OPS += [
     Op(name="clip", arity=1, shapes=_unary_shapes, elementwise=True, reference=ref.clip, params=_clip_params,
        smooth=_clip_smooth,
        tensor_forms={"clip": lambda x, lo, hi: x.clip(lo, hi), "clamp": lambda x, lo, hi: x.clamp(min=lo, max=hi)},
-       functions=("clip",), source="{0}.clip({lo!r}, {hi!r})",
+       functions=("clip",), source="{0}.clip({lo}, {hi})",
        torch=lambda x, lo, hi: x.clamp(lo, hi),
        note="gradient 1 on the bounds themselves (PyTorch's clamp)"),
     Op(name="where", arity=2, shapes=_binary_shapes, params=_where_params, constants=True, alias=True,
@@ -198,7 +198,7 @@ OPS += [
                      "where": lambda a, b, cond: a.where(cond, b),
                      "tensor.where#tensor_condition": lambda a, b, cond: t_where(
                          _as_tensor(cond.astype(np.float64)), a, b)},
-       functions=("where",), torch=lambda a, b, cond: __import__("torch").where(
+       functions=("where",), source="where({cond}, {0}, {1})", torch=lambda a, b, cond: __import__("torch").where(
            __import__("torch").from_numpy(cond), a, b)),
 ]
 

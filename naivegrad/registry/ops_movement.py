@@ -203,6 +203,14 @@ def _tensor_index(x, index):
     return x[index]
 
 
+def _torch_getitem(x, index):
+    """numpy's indexing in PyTorch (which refuses negative steps): gather the flat positions numpy selects."""
+    import torch
+
+    positions = np.arange(x.numel()).reshape(tuple(x.shape))[index]
+    return x.reshape(-1)[torch.from_numpy(np.ascontiguousarray(positions).reshape(-1))].reshape(positions.shape)
+
+
 # ---------------------------------------------------------------------------------------------- joining
 def _join_shapes(draw, new_axis):
     k = draw.integers(1, 3)
@@ -237,59 +245,58 @@ OPS = [
        tensor_forms={"reshape": lambda x, shape, spec: x.reshape(spec),
                      "reshape#varargs": lambda x, shape, spec: x.reshape(*spec)},
        functions=("reshape",), torch=lambda x, shape, spec: x.reshape(spec),
-       source="{0}.reshape({spec!r})"),
+       source="{0}.reshape({spec})"),
     Op(name="flatten", arity=1, shapes=_shape, params=_flatten_params, reference=_flatten_ref,
        tensor_forms={"flatten": lambda x, start, end: x.flatten(start, end), "flatten#default": _flatten_default},
        functions=("reshape",), torch=lambda x, start, end: x.flatten(start, end),
-       source="{0}.flatten({start!r}, {end!r})"),
+       source="{0}.flatten({start}, {end})"),
     Op(name="transpose", arity=1, shapes=_shape, params=_perm_params,
        reference=lambda x, perm: np.transpose(x, perm),
        tensor_forms={"transpose": lambda x, perm: x.transpose(perm),
                      "transpose#varargs": lambda x, perm: x.transpose(*perm) if len(perm) != 2 or x.ndim == 2
                      else x.transpose(perm),
                      "permute": lambda x, perm: x.permute(*perm), "permute#tuple": lambda x, perm: x.permute(perm)},
-       functions=("transpose",), torch=lambda x, perm: x.permute(perm), source="{0}.permute({perm!r})"),
+       functions=("transpose",), torch=lambda x, perm: x.permute(perm), source="{0}.permute({perm})"),
     Op(name="transpose_reverse", arity=1, shapes=_shape, reference=lambda x: np.transpose(x),
        tensor_forms={"T": lambda x: x.T, "transpose#reverse": lambda x: x.transpose()},
-       functions=("transpose",), torch=lambda x: x.permute(*reversed(range(x.ndim))), source="{0}.T"),
+       functions=("transpose",), torch=lambda x: x.permute(tuple(reversed(range(x.ndim)))), source="{0}.T"),
     Op(name="swapaxes", arity=1, shapes=_swap_shapes,
        params=_swap_params, reference=_swap_ref,
        tensor_forms={"transpose#swap": lambda x, i, j: x.transpose(i, j)},
-       functions=("transpose",), torch=lambda x, i, j: x.transpose(i, j), source="{0}.transpose({i!r}, {j!r})",
+       functions=("transpose",), torch=lambda x, i, j: x.transpose(i, j), source="{0}.transpose({i}, {j})",
        note="PyTorch's transpose(dim0, dim1); drawn on tensors of 1, 3 and 4 axes (a matrix takes numpy's meaning)"),
     Op(name="expand", arity=1, shapes=_shape, params=_expand_params,
        reference=lambda x, shape, spec: np.broadcast_to(x, shape),
        tensor_forms={"expand": lambda x, shape, spec: x.expand(spec),
                      "expand#varargs": lambda x, shape, spec: x.expand(*spec),
                      "broadcast_to": lambda x, shape, spec: x.broadcast_to(shape)},
-       functions=("expand",), torch=lambda x, shape, spec: x.expand(*spec), source="{0}.expand({spec!r})"),
+       functions=("expand",), torch=lambda x, shape, spec: x.expand(spec), source="{0}.expand({spec})"),
     Op(name="squeeze", arity=1, shapes=_ones_heavy_shape, params=_squeeze_params,
        reference=lambda x, axis: np.squeeze(x, axis=axis),
        tensor_forms={"squeeze": lambda x, axis: x.squeeze(axis),
                      "squeeze#keyword": lambda x, axis: x.squeeze(axis=axis)},
        functions=("squeeze",), torch=lambda x, axis: x.squeeze() if axis is None else x.squeeze(axis),
-       source="{0}.squeeze({axis!r})"),
+       source="{0}.squeeze({axis})"),
     Op(name="unsqueeze", arity=1, shapes=_shape, params=_unsqueeze_params,
        reference=lambda x, axis: np.expand_dims(x, axis),
        tensor_forms={"unsqueeze": lambda x, axis: x.unsqueeze(axis)},
-       functions=("unsqueeze",), torch=lambda x, axis: x.unsqueeze(axis), source="{0}.unsqueeze({axis!r})"),
+       functions=("unsqueeze",), torch=lambda x, axis: x.unsqueeze(axis), source="{0}.unsqueeze({axis})"),
     # 0-d tensors are left out: Tensor.pad raises on them where np.pad returns them as they are (a test says so).
     Op(name="pad", arity=1, shapes=lambda d: (shape(d, min_dims=1),), params=_pad_params, reference=_pad_ref,
        tensor_forms={"pad": lambda x, pad_width, pairs, value: x.pad(pad_width, value)},
-       functions=("pad",), source="{0}.pad({pad_width!r}, {value!r})"),
+       functions=("pad",), source="{0}.pad({pad_width}, {value})"),
     Op(name="getitem", arity=1, shapes=lambda d: (shape(d, 0, 3, 0, 4),), params=_index_params,
        reference=lambda x, index: x[index],
        tensor_forms={"__getitem__": lambda x, index: x[index], "__getitem__#tensor_index": _tensor_index},
-       functions=("getitem",), torch=lambda x, index: x[index] if not isinstance(index, np.ndarray) or
-       index.dtype != bool else x[__import__("torch").from_numpy(index)],
+       functions=("getitem",), torch=_torch_getitem, source="{0}[{index}]",
        note="repeated integer indices accumulate their gradients"),
     Op(name="concatenate", arity=3, shapes=lambda d: _join_shapes(d, False), params=_concat_params,
        reference=lambda *xs, axis: np.concatenate(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.concatenate": lambda *xs, axis: concatenate(list(xs), axis=axis),
                      "tensor.cat": lambda *xs, axis: cat(xs, axis)},
-       functions=("concatenate",), torch=lambda *xs, axis: __import__("torch").cat(xs, dim=axis)),
+       functions=("concatenate",), source="cat([{*}], axis={axis})", torch=lambda *xs, axis: __import__("torch").cat(xs, dim=axis)),
     Op(name="stack", arity=3, shapes=lambda d: _join_shapes(d, True), params=_stack_params,
        reference=lambda *xs, axis: np.stack(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.stack": lambda *xs, axis: stack(list(xs), axis=axis)},
-       functions=("stack",), torch=lambda *xs, axis: __import__("torch").stack(xs, dim=axis)),
+       functions=("stack",), source="stack([{*}], axis={axis})", torch=lambda *xs, axis: __import__("torch").stack(xs, dim=axis)),
 ]

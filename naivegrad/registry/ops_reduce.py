@@ -58,7 +58,7 @@ def reduction(name, fn, nonempty=False, ties=False, torch_name=None, note="", ex
               tensor_forms=forms,
               functions=(name,), ties=ties, domain=TIES if ties else REAL,
               torch=_torch_reduce(torch_name or name), note=note,
-              source="{0}.%s(axis={axis!r}, keepdims={keepdims!r})" % name)
+              source="{0}.%s(axis={axis}, keepdims={keepdims})" % name)
 
 
 def _positional(name):
@@ -104,7 +104,7 @@ def _softmax(fn, name, forms):
               functions=(name,), domain=Domain(-5.0, 5.0),
               torch=lambda x, axis: getattr(__import__("torch"), "softmax" if name == "softmax" else "log_softmax")(
                   x, dim=axis),
-              source="{0}.%s(axis={axis!r})" % name)
+              source="{0}.%s(axis={axis})" % name)
 
 
 OPS += [

@@ -19,7 +19,7 @@ An ``Op`` is a function of one or more float arrays (its differentiable inputs) 
 - ``functions``: the ``naivegrad.tensor.ops.REGISTRY`` names the tensor forms run (forward-mode checks turn on
   when all of them have a ``jvp`` rule).
 - ``torch``: the op in PyTorch (float64 oracle, optional); ``source``: how the fuzzer prints it
-  (``"{0}.sum(axis={axis!r}, keepdims={keepdims!r})"``).
+  (``"{0}.sum(axis={axis}, keepdims={keepdims})"``: operands by position, options as Python literals).
 """
 
 from dataclasses import dataclass, field
@@ -92,7 +92,7 @@ class Op:
     alias: bool = False                     # may run with one tensor as several inputs (x * x)
     constants: bool = False                 # some inputs may come without requires_grad (constants)
     torch: Optional[Callable] = None        # (*torch tensors, **params) -> torch tensor
-    source: Optional[str] = None            # the fuzzer's printer: "{0} + {1}", "{0}.sum(axis={axis!r})"
+    source: Optional[str] = None            # the fuzzer's printer: "{0} + {1}", "{0}.sum(axis={axis})"
     note: str = ""                          # why the op is special, shown in reports
 
     def __post_init__(self):

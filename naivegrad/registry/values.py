@@ -8,6 +8,8 @@ Smooth values stay ``margin`` away from every kink. For ops whose derivative jum
 ``distinct`` draws all the inputs' elements at once on a grid of step ``margin``, no two the same.
 """
 
+import functools
+
 import numpy as np
 
 __all__ = ["ParityElements", "SmoothElements", "distinct"]
@@ -27,11 +29,7 @@ class ParityElements:
         self.points = tuple(sorted(set(domain.grid()) | set(domain.kinks) | set(domain.specials)))
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        d = self.domain
-        return st.one_of(st.floats(d.lo, d.hi, allow_nan=False, allow_infinity=False).map(_snap),
-                         st.sampled_from(self.points))
+        return _parity_strategy(self.domain, self.points)
 
     def draw_one(self, draw):
         if draw.booleans():
@@ -53,13 +51,25 @@ class SmoothElements:
         return x
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        d = self.domain
-        return st.floats(d.lo, d.hi, allow_nan=False, allow_infinity=False).map(self._away)
+        return _smooth_strategy(self.domain)
 
     def draw_one(self, draw):
         return self._away(draw.floats(self.domain.lo, self.domain.hi))
+
+
+@functools.lru_cache(maxsize=None)
+def _parity_strategy(domain, points):
+    from hypothesis import strategies as st
+
+    return st.one_of(st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False).map(_snap),
+                     st.sampled_from(points))
+
+
+@functools.lru_cache(maxsize=None)
+def _smooth_strategy(domain):
+    from hypothesis import strategies as st
+
+    return st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False).map(SmoothElements(domain)._away)
 
 
 def distinct(draw, shapes, domain):

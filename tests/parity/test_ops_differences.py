@@ -16,7 +16,7 @@ from naivegrad import registry
 from naivegrad.registry.check import (
     assert_close, draw_case, fd_rtol_for, magnitude, numerical_jvp, numerical_vjp, run_scalar, run_tensor,
 )
-from naivegrad.registry.draw import HypothesisDraw
+from naivegrad.registry.strategies import cases
 
 EXAMPLES = max(6, settings.default.max_examples // 6)
 H = 1e-6
@@ -26,7 +26,7 @@ H = 1e-6
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_gradients_and_tangents_match_central_differences(op, data):
-    case = draw_case(HypothesisDraw(data), op, "smooth")
+    case = data.draw(cases(op, "smooth"))
     assume(case is not None)
     form = next(iter(op.tensor_forms.values()))
     numerical, size = numerical_vjp(case, form, H)

@@ -17,7 +17,8 @@ from naivegrad import registry
 from naivegrad.registry.check import (
     _call_tensor, _tensor, assert_close, draw_case, magnitude, rtol_for, run_scalar, run_tensor,
 )
-from naivegrad.registry.draw import HypothesisDraw, RandomDraw
+from naivegrad.registry.draw import RandomDraw
+from naivegrad.registry.strategies import cases
 
 EXAMPLES = max(8, settings.default.max_examples // 5)
 OPS = pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
@@ -38,7 +39,7 @@ def _compare(result, expected, case, what, dtype):
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_every_tensor_form_matches_the_scalar_reference(op, data):
-    case = draw_case(HypothesisDraw(data), op, "parity")
+    case = data.draw(cases(op, "parity"))
     expected = run_scalar(case)
     for key, form in op.tensor_forms.items():
         result = run_tensor(case, form)
@@ -55,7 +56,7 @@ def test_every_tensor_form_matches_the_scalar_reference(op, data):
 def test_every_scalar_form_matches_the_reference_in_both_modes(op, data):
     """The scalar engine's own spellings (fused sum/dot, conv) against its reference composition, and its
     forward mode against its reverse mode: <u, J v> == <J^T u, v>."""
-    case = draw_case(HypothesisDraw(data), op, "parity", dtype=np.float64)
+    case = data.draw(cases(op, "parity", dtype=np.float64))
     expected = run_scalar(case)
     results = [("reference", expected)]
     for key, fn in op.value_callables().items():

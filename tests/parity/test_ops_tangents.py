@@ -15,7 +15,7 @@ from naivegrad import registry
 from naivegrad.registry.check import (
     assert_close, draw_case, fd_rtol_for, magnitude, numerical_jvp, rtol_for, run_scalar, run_tensor,
 )
-from naivegrad.registry.draw import HypothesisDraw
+from naivegrad.registry.strategies import cases
 
 EXAMPLES = max(8, settings.default.max_examples // 5)
 
@@ -36,7 +36,7 @@ PARAMS = _params()
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_tensor_tangents_match_the_scalar_engine_and_reverse_mode(op, data):
-    case = draw_case(HypothesisDraw(data), op, "parity")
+    case = data.draw(cases(op, "parity"))
     expected = run_scalar(case)
     ctx = case.describe()
     for key, form in op.tensor_forms.items():
@@ -57,7 +57,7 @@ def test_tensor_tangents_match_the_scalar_engine_and_reverse_mode(op, data):
 @settings(max_examples=max(4, EXAMPLES // 2))
 @given(data=st.data())
 def test_tensor_tangents_match_central_differences(op, data):
-    case = draw_case(HypothesisDraw(data), op, "smooth")
+    case = data.draw(cases(op, "smooth"))
     assume(case is not None)
     form = next(iter(op.tensor_forms.values()))
     jv, size = numerical_jvp(case, form)
