@@ -132,5 +132,6 @@ OPS = [
        value_forms={"scalar.conv.amax": lambda xs: ref.objects(sconv.amax(list(xs)))},
        tensor_forms={"max_pool2d#amax": lambda xs: _image(xs).max_pool2d((1, xs.shape[0])).reshape(())},
        functions=("maxpool2d", "reshape"),
+       torch=lambda xs: _torch_pool("max_pool2d")(xs.reshape(1, 1, 1, -1), (1, xs.shape[0]), None, 0).reshape(()),
        note="the scalar engine's max node: the first maximum takes the whole gradient (a 1 x n max pool)"),
 ]

@@ -150,6 +150,13 @@ def _pad_params(draw, shapes, mode):
     return {"pad_width": width, "pairs": tuple(pairs), "value": draw.sampled_from([0.0, 0.0, -1.5, 2.0])}
 
 
+def _torch_pad(x, pad_width, pairs, value):
+    import torch.nn.functional as F
+
+    flat = [w for pair in reversed(pairs) for w in pair]  # PyTorch lists the last axis first
+    return F.pad(x, flat, value=value)
+
+
 def _pad_ref(x, pad_width, pairs, value):
     return np.pad(x, list(pairs) if pairs else 0, mode="constant", constant_values=value)
 
@@ -284,7 +291,7 @@ OPS = [
     # 0-d tensors are left out: Tensor.pad raises on them where np.pad returns them as they are (a test says so).
     Op(name="pad", arity=1, shapes=lambda d: (shape(d, min_dims=1),), params=_pad_params, reference=_pad_ref,
        tensor_forms={"pad": lambda x, pad_width, pairs, value: x.pad(pad_width, value)},
-       functions=("pad",), source="{0}.pad({pad_width}, {value})"),
+       functions=("pad",), source="{0}.pad({pad_width}, {value})", torch=_torch_pad),
     Op(name="getitem", arity=1, shapes=lambda d: (shape(d, 0, 3, 0, 4),), params=_index_params,
        reference=lambda x, index: x[index],
        tensor_forms={"__getitem__": lambda x, index: x[index], "__getitem__#tensor_index": _tensor_index},

@@ -1,0 +1,39 @@
+"""Every registered op with a PyTorch form against ``torch`` in float64: values and gradients.
+
+A third, independent oracle: the same parity cases (kinks, ties, bounds, IEEE specials) must give PyTorch's
+values and PyTorch's conventions (relu'(0) = 0, ties split in half by ``maximum`` and evenly by ``amax``,
+clamp's gradient 1 on the bounds, max pooling's first maximum...). Skipped without torch.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from naivegrad import registry
+from naivegrad.registry.check import assert_close, magnitude, run_tensor, run_torch
+from naivegrad.registry.strategies import cases
+
+EXAMPLES = max(6, settings.default.max_examples // 6)
+WITH_TORCH = [op for op in registry.OPS if op.torch is not None]
+
+
+@pytest.mark.parametrize("op", WITH_TORCH, ids=lambda op: op.name)
+@settings(max_examples=EXAMPLES)
+@given(data=st.data())
+def test_values_and_gradients_match_torch_float64(op, data):
+    pytest.importorskip("torch")
+    case = data.draw(cases(op, "parity", dtype=np.float64))
+    expected = run_torch(case)
+    result = run_tensor(case, next(iter(op.tensor_forms.values())))
+    ctx = case.describe()
+    assert_close(result.value, expected.value, np.float64, f"{op.name}: value vs torch",
+                 magnitude(*case.leaves, expected.value), context=ctx)
+    for i, (g, e) in enumerate(zip(result.grads, expected.grads)):
+        if e is not None:
+            assert_close(g, e, np.float64, f"{op.name}: gradient of leaf {i} vs torch",
+                         magnitude(*case.leaves, case.cotangent, e), context=ctx)
+
+
+def test_every_op_has_a_torch_form():
+    assert not [op.name for op in registry.OPS if op.torch is None]
