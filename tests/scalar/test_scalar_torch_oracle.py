@@ -9,10 +9,11 @@ engines share (numpy arrays compute C99 ``pow`` too).
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from naivegrad.scalar import Value
+from naivegrad.scalar.value import _topological
 from scalar_oracles import BINARY, FORMS, SPECIALS, UNARY, assert_close, finite
 
 torch = pytest.importorskip("torch")
@@ -81,8 +82,8 @@ NUMBER_EXPR = {  # (number strategy, f(expr, number))
     "subc": (CONST, lambda e, c: e - c), "rsub": (CONST, lambda e, c: c - e),
     "mulc": (CONST, lambda e, c: e * c), "rmul": (CONST, lambda e, c: c * e),
     "divc": (NONZERO, lambda e, c: e / c), "rdiv": (CONST, lambda e, c: c / (e * e + 1.0)),
-    "powc": (st.sampled_from([2, 3, 2.0, -1, 0]), lambda e, n: e**n),
-    "powc_frac": (st.sampled_from([0.5, -1.5, 1.5, 1 / 3]), lambda e, n: (e * e + 1.0) ** n),
+    "powc": (st.sampled_from([2, 3, 2.0, 0]), lambda e, n: e**n),
+    "powc_frac": (st.sampled_from([0.5, -1.5, 1.5, 1 / 3, -1]), lambda e, n: (e * e + 1.0) ** n),
     "rpow": (finite(0.5, 3), lambda e, c: c ** e.tanh()),
 }
 
@@ -129,5 +130,9 @@ def test_random_expressions_agree_with_torch(expr, xs):
     out.backward()
     tout.backward()
     assert agree(out.data, tout.item()), f"value {out.data!r} vs torch {tout.item()!r}"
+    # Gradients are compared where the whole graph stayed finite. Past an overflow the engines part ways on
+    # purpose: the engine multiplies every local derivative (relu'(0) * inf = nan, as IEEE says), torch masks
+    # relu's gradient instead (0). The special-point tests above compare every op's IEEE cases one by one.
+    assume(all(math.isfinite(n.data) and math.isfinite(n.grad) for n in _topological(out)))
     for i, (v, t) in enumerate(zip(leaves, tleaves)):
         assert agree(v.grad, torch_grad(t)), f"leaf {i}: grad {v.grad!r} vs torch {torch_grad(t)!r}"
