@@ -122,7 +122,7 @@ OPS = [
        shapes=lambda d: ((d.integers(1, 2), d.integers(1, 2), d.integers(2, 5), d.integers(2, 5)),),
        reference=lambda x: ref.max_pool2d(x, 2), ties=True, domain=TIES,
        tensor_forms={"maxpool2x2": lambda x: x.maxpool2x2()}, functions=("maxpool2d",),
-       torch=lambda x: __import__("torch").nn.functional.max_pool2d(x, 2)),
+       torch=lambda x: _torch_pool("max_pool2d")(x, 2, None, 0)),
     Op(name="avg_pool2d", arity=1, shapes=_pool_shapes, params=_avg_params, reference=ref.avg_pool2d,
        value_forms={"scalar.conv.avg_pool2d": lambda x, **p: sconv.avg_pool2d(x, **p)},
        tensor_forms={"avg_pool2d": _avg_method,

@@ -158,6 +158,12 @@ OPS += [
 ]
 
 
+def _torch_where(a, b, cond):
+    import torch
+
+    return torch.where(torch.from_numpy(cond), a, b)
+
+
 # ---------------------------------------------------------------------------------------------- clip, where
 def _clip_params(draw, shapes, mode):
     grid = REAL.grid()
@@ -198,8 +204,7 @@ OPS += [
                      "where": lambda a, b, cond: a.where(cond, b),
                      "tensor.where#tensor_condition": lambda a, b, cond: t_where(
                          _as_tensor(cond.astype(np.float64)), a, b)},
-       functions=("where",), source="where({cond}, {0}, {1})", torch=lambda a, b, cond: __import__("torch").where(
-           __import__("torch").from_numpy(cond), a, b)),
+       functions=("where",), source="where({cond}, {0}, {1})", torch=_torch_where),
 ]
 
 

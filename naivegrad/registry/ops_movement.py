@@ -234,6 +234,12 @@ def _join_shapes(draw, new_axis):
     return tuple(out)
 
 
+def _torch_join(name, xs, axis):
+    import torch
+
+    return getattr(torch, name)(xs, dim=axis)
+
+
 def _concat_params(draw, shapes, mode):
     nd = len(shapes[0])
     differing = [i for i in range(nd) if len({s[i] for s in shapes}) > 1]
@@ -301,9 +307,11 @@ OPS = [
        reference=lambda *xs, axis: np.concatenate(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.concatenate": lambda *xs, axis: concatenate(list(xs), axis=axis),
                      "tensor.cat": lambda *xs, axis: cat(xs, axis)},
-       functions=("concatenate",), source="cat([{*}], axis={axis})", torch=lambda *xs, axis: __import__("torch").cat(xs, dim=axis)),
+       functions=("concatenate",), source="cat([{*}], axis={axis})",
+       torch=lambda *xs, axis: _torch_join("cat", xs, axis)),
     Op(name="stack", arity=3, shapes=lambda d: _join_shapes(d, True), params=_stack_params,
        reference=lambda *xs, axis: np.stack(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.stack": lambda *xs, axis: stack(list(xs), axis=axis)},
-       functions=("stack",), source="stack([{*}], axis={axis})", torch=lambda *xs, axis: __import__("torch").stack(xs, dim=axis)),
+       functions=("stack",), source="stack([{*}], axis={axis})",
+       torch=lambda *xs, axis: _torch_join("stack", xs, axis)),
 ]

@@ -95,6 +95,12 @@ def _method(name, default_axis=None):
     return f
 
 
+def _torch_softmax(name, x, axis):
+    import torch
+
+    return (torch.softmax if name == "softmax" else torch.log_softmax)(x, dim=axis)
+
+
 def _softmax(fn, name, forms):
     tensor_forms = {k: _method(k) for k in forms}
     tensor_forms[name + "#default_axis"] = _method(name, -1)
@@ -102,8 +108,7 @@ def _softmax(fn, name, forms):
               reference=lambda x, axis: ref.along_axis(fn, x, axis),
               tensor_forms=tensor_forms,
               functions=(name,), domain=Domain(-5.0, 5.0),
-              torch=lambda x, axis: getattr(__import__("torch"), "softmax" if name == "softmax" else "log_softmax")(
-                  x, dim=axis),
+              torch=lambda x, axis: _torch_softmax(name, x, axis),
               source="{0}.%s(axis={axis})" % name)
 
 
