@@ -450,14 +450,15 @@ class Tensor:
         return Reshape.apply(self, shape=shape[:s] + (merged,) + shape[e + 1:])
 
     def transpose(self, *axes):
-        """Axes reordered. No argument reverses them (numpy); two axes are swapped (PyTorch's
-        ``transpose(dim0, dim1)``); ndim axes are a permutation (numpy). For a matrix all three agree."""
+        """Axes reordered. No argument reverses them (numpy's ``transpose()``, the matrix transpose); two
+        axes are swapped (PyTorch's ``transpose(dim0, dim1)``, so ``m.transpose(0, 1)`` is ``m.T``); three or
+        more are a permutation of all the axes (numpy; ``permute`` says it explicitly)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
             return Transpose.apply(self, axes=None)
         nd = self.data.ndim
-        if len(axes) == 2 and nd != 2:
+        if len(axes) == 2:
             i, j = (normalize_axis(a, nd, self.shape, "transpose") for a in axes)
             perm = list(range(nd))
             perm[i], perm[j] = j, i
@@ -514,11 +515,12 @@ class Tensor:
 
         return conv.max_pool2d(self, kernel_size, stride=stride, padding=padding)
 
-    def avg_pool2d(self, kernel_size, stride=None, padding=0):
+    def avg_pool2d(self, kernel_size, stride=None, padding=0, count_include_pad=True):
         """Average pooling over NCHW windows, as ``torch.nn.functional.avg_pool2d``."""
         from .ops import conv
 
-        return conv.avg_pool2d(self, kernel_size, stride=stride, padding=padding)
+        return conv.avg_pool2d(self, kernel_size, stride=stride, padding=padding,
+                               count_include_pad=count_include_pad)
 
     def maxpool2x2(self):
         """The seed's 2x2 max pooling (stride 2)."""

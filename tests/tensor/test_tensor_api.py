@@ -54,6 +54,10 @@ def test_method_spellings_agree():
     rng = np.random.default_rng(0)
     x = Tensor(rng.standard_normal((2, 3, 4)))
     assert x.transpose(0, 2).shape == (4, 3, 2)                 # two axes: swapped (PyTorch)
+    m2 = Tensor(np.arange(6.0).reshape(2, 3))
+    for a, b in [(0, 1), (1, 0), (-1, 0)]:
+        np.testing.assert_array_equal(m2.transpose(a, b).data, m2.data.T)  # as torch, for a matrix too
+    np.testing.assert_array_equal(m2.transpose(1, 1).data, m2.data)
     assert x.transpose(1, 2, 0).shape == (3, 4, 2)              # a permutation (numpy)
     assert x.transpose().shape == x.T.shape == (4, 3, 2)        # reversed (numpy)
     assert x.permute(2, 0, 1).shape == x.permute((2, 0, 1)).shape == (4, 2, 3)
