@@ -55,7 +55,8 @@ def dot(ws, xs, bias=None):
     """sum(w * x for w, x in zip(ws, xs)) + bias, as one node: a neuron's pre-activation.
 
     ``ws`` and ``xs`` are sequences of equal length holding Values or numbers; ``bias`` is a Value, a
-    number or None. d/dw_i = x_i and d/dx_i = w_i are recorded once, in the node.
+    number or None. d/dw_i = x_i and d/dx_i = w_i are recorded once, in the node, named "dot" (or "dot:k"
+    when k of the products multiply two Values).
     """
     ws = ws if isinstance(ws, (list, tuple)) else list(ws)
     xs = xs if isinstance(xs, (list, tuple)) else list(xs)
@@ -64,14 +65,23 @@ def dot(ws, xs, bias=None):
     wd = [w.data if type(w) is Value else _num(w) for w in ws]
     xd = [x.data if type(x) is Value else _num(x) for x in xs]
     total = builtins.sum(map(float.__mul__, wd, xd), 0.0)
-    prev, local = [], []
+    # Operands where both w_i and x_i are Values come first, as pairs w_0, x_0, w_1, x_1, ..., and the op's
+    # name counts them ("dot:k"): second derivatives need to know which operands multiply each other.
+    prev, local, single, single_local = [], [], [], []
     for w, x, a, b in zip(ws, xs, wd, xd):
         if type(w) is Value:
-            prev.append(w)
-            local.append(b)
-        if type(x) is Value:
-            prev.append(x)
-            local.append(a)
+            if type(x) is Value:
+                prev += (w, x)
+                local += (b, a)
+            else:
+                single.append(w)
+                single_local.append(b)
+        elif type(x) is Value:
+            single.append(x)
+            single_local.append(a)
+    k = len(prev) // 2
+    prev += single
+    local += single_local
     if bias is not None:
         if type(bias) is Value:
             total += bias.data
@@ -79,7 +89,7 @@ def dot(ws, xs, bias=None):
             local.append(1.0)
         else:
             total += _num(bias)
-    return _fused(total, prev, local, "dot")
+    return _fused(total, prev, local, f"dot:{k}" if k else "dot")
 
 
 def _num(x, what="naivegrad.scalar.dot"):

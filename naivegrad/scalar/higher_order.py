@@ -145,31 +145,6 @@ def _same(a, b):
     return a == b or (a != a and b != b)
 
 
-def _dot(out):
-    """``dot(ws, xs, bias)``: d/dw_i = x_i and d/dx_i = w_i.
-
-    ``_prev`` lists, for each i, w_i then x_i (each only if it is a Value), then the bias; ``_local`` holds
-    the partner's number. Where both w_i and x_i are Values the partner is a Value, so its derivative must
-    be that Value, not its number. fused.py does not record which operands pair up; a pair is recognised as
-    two neighbours that hold each other's number as their local derivative. (Two unpaired neighbours p, q
-    with numeric partners that happen to equal q.data and p.data exactly would be taken for a pair; the first
-    derivatives are the same either way, only d2/dp dq would come out 1 instead of 0.)
-    """
-    prev, local = out._prev, out._local
-    n = len(prev)
-    rules = []
-    i = 0
-    while i < n:  # (a "dot:k" node, should fused.py record its pairs, is read by _make_dot_pairs instead)
-        if i + 1 < n and _same(local[i], prev[i + 1].data) and _same(local[i + 1], prev[i].data):
-            rules.append(prev[i + 1])
-            rules.append(prev[i])
-            i += 2
-        else:
-            rules.append(local[i])
-            i += 1
-    return tuple(rules)
-
-
 def _make_dot_pairs(k):
     """``dot`` recording its pairs: op "dot:k" with the k Value-Value pairs first in ``_prev``, as
     w_0, x_0, ..., w_(k-1), x_(k-1); every later operand's local derivative is a number."""
@@ -204,16 +179,16 @@ RULES = {
     "sigmoid": _sigmoid,
     "sin": _sin,
     "cos": _cos,
-    "dot": _dot,
+    "dot": _make_dot_pairs(0),  # "dot:k" (k > 0 pairs of Values) is parsed by _rule_for
 }
 """Op name -> rule(out) giving the local derivatives as Values (or constant floats). Ops with a constant in
-their name ("**2.0", "rpow2.0"; "dot:3" too, should fused.py record its pairs) are parsed by ``_rule_for``."""
+their name ("**2.0", "rpow2.0", "dot:3") are parsed by ``_rule_for``."""
 
 
 @lru_cache(maxsize=256)
 def _named_constant_rule(op):
-    # A constant exponent or base is part of the name ("**" + repr(n), "rpow" + repr(c)); so would the number
-    # of Value-Value pairs of a dot be ("dot:" + str(k)).
+    # A constant exponent or base is part of the name ("**" + repr(n), "rpow" + repr(c)), and so is the
+    # number of Value-Value pairs of a dot ("dot:" + str(k)).
     if op.startswith("dot:"):
         try:
             return _make_dot_pairs(int(op[4:]))

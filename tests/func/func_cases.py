@@ -71,11 +71,13 @@ CASES = [
     C("sum", "sum", lambda a, b, c: _vsum([a, b, 2.0, c]), P * 3,
       torch_fn=lambda a, b, c: a + b + 2.0 + c),
     C("sum_start", "sum", lambda a, b: _vsum([b, a], a), P * 2, torch_fn=lambda a, b: a + b + a),
-    C("dot", "dot", lambda a, b, c, d: S.dot([a, b, 1.5], [c, 0.5, d]), P * 4,
+    C("dot", "dot:1", lambda a, b, c, d: S.dot([a, b, 1.5], [c, 0.5, d]), P * 4,
       torch_fn=lambda a, b, c, d: a * c + b * 0.5 + 1.5 * d),
-    C("dot_bias", "dot", lambda a, b, c, d, e: S.dot([a, b], [c, d], e), P * 5,
+    C("dot_bias", "dot:2", lambda a, b, c, d, e: S.dot([a, b], [c, d], e), P * 5,
       torch_fn=lambda a, b, c, d, e: a * c + b * d + e),
-    C("dot_repeats", "dot", lambda a, b: S.dot([a, a, b], [a, b, 2.0], b), P * 2,
+    C("dot_consts", "dot", lambda a, b: S.dot([a, 2.0], [3.0, b], a), P * 2,
+      torch_fn=lambda a, b: a * 3.0 + 2.0 * b + a),
+    C("dot_repeats", "dot:2", lambda a, b: S.dot([a, a, b], [a, b, 2.0], b), P * 2,
       torch_fn=lambda a, b: a * a + a * b + b * 2.0 + b),
 ]
 
