@@ -11,10 +11,12 @@
 
 from .tensor import (
     Tensor, zeros, ones, eye, randn, uniform, arange, where, maximum, minimum, concatenate, cat, stack,
+    nll_loss, cross_entropy,
 )
 from .function import Function, Context
 from .shapes import unbroadcast
 from .ops import REGISTRY
 
 __all__ = ["Tensor", "Function", "Context", "REGISTRY", "unbroadcast", "zeros", "ones", "eye", "randn",
-           "uniform", "arange", "where", "maximum", "minimum", "concatenate", "cat", "stack"]
+           "uniform", "arange", "where", "maximum", "minimum", "concatenate", "cat", "stack", "nll_loss",
+           "cross_entropy"]

@@ -16,7 +16,7 @@ import numpy as np
 from ..grad_mode import _state as _grad_state
 
 __all__ = ["Tensor", "zeros", "ones", "eye", "randn", "uniform", "arange", "where", "maximum", "minimum",
-           "concatenate", "cat", "stack"]
+           "concatenate", "cat", "stack", "nll_loss", "cross_entropy"]
 
 _new = object.__new__
 _float32 = np.dtype(np.float32)
@@ -717,6 +717,22 @@ def _index_part(i):
     return i
 
 
+def nll_loss(input, target, reduction="mean"):
+    """The negative log-likelihood of integer class ``target`` (N,) under log-probabilities ``input``
+    (N, C), as ``torch.nn.functional.nll_loss``: one op (its backward is a scatter of -1/N).
+
+    >>> nll_loss(logits.logsoftmax(axis=1), labels)    # the cross-entropy of a classifier
+    """
+    if isinstance(target, Tensor):
+        target = target.data
+    return NLLLoss.apply(_operand_tensor(input), target, reduction=reduction)
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """``nll_loss(input.logsoftmax(axis=1), target)``: the cross-entropy of logits (N, C) and classes (N,)."""
+    return nll_loss(_operand_tensor(input).logsoftmax(axis=1), target, reduction)
+
+
 def maximum(a, b):
     """Elementwise max (see ``Tensor.maximum``)."""
     return Maximum.apply(_operand(a), _operand(b))
@@ -735,6 +751,7 @@ from .ops.elementwise import (  # noqa: E402
 )
 from .ops.reduce import LogSumExp, Max, Mean, Min, Sum  # noqa: E402
 from .ops.linalg import MatMul  # noqa: E402
+from .ops.loss import NLLLoss  # noqa: E402
 from .ops.activation import LogSoftmax, Softmax  # noqa: E402
 from .ops.movement import (  # noqa: E402
     Concatenate, Expand, GetItem, Pad, Reshape, Squeeze, Stack, Transpose, Unsqueeze,

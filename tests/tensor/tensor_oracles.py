@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import naivegrad.scalar as scalar
 from naivegrad.scalar import Value
-from naivegrad.tensor import Tensor, concatenate, maximum, minimum, stack, where
+from naivegrad.tensor import Tensor, concatenate, maximum, minimum, nll_loss, stack, where
 
 # ---------------------------------------------------------------------------------------------- strategies
 SHAPE = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
@@ -562,5 +562,32 @@ SPECS += [
     Spec("getitem", _getitem_draw, lambda x, index: x[index], lambda A, index: A[index],
          lambda x, index: x[_torch_index(index)], exact=False),
 ]
+
+# ---------------------------------------------------------------------------------------------- losses
+def _nll_draw(data):
+    n, c = data.draw(st.integers(0, 5), label="n"), data.draw(st.integers(1, 5), label="c")
+    target = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n), label="target"),
+                      dtype=np.int64)
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+    return [data.draw(values((n, c), -10, 10), label="logp")], {"target": target, "reduction": reduction}
+
+
+def s_nll(A, target, reduction):
+    picked = [A[i, t] for i, t in enumerate(target)]
+    if reduction == "none":
+        return np.array([-v for v in picked] + [None], dtype=object)[:-1]
+    if reduction == "sum":
+        return -scalar.sum(picked)
+    return -scalar.sum(picked) / len(picked) if picked else math.nan
+
+
+def _torch_nll(x, target, reduction):
+    import torch
+
+    return torch.nn.functional.nll_loss(x, torch.as_tensor(target), reduction=reduction)
+
+
+SPECS.append(Spec("nllloss", _nll_draw, lambda x, target, reduction: nll_loss(x, target, reduction),
+                  s_nll, _torch_nll, exact=False))
 
 SPEC_IDS = [s.id for s in SPECS]

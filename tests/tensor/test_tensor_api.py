@@ -102,6 +102,11 @@ def test_method_spellings_agree():
     (lambda x: x + "a", TypeError, "str"),
     (lambda x: x * [1, [2]], ValueError, "ragged"),
     (lambda x: x.item(), ValueError, r"\(2, 3\)"),
+    (lambda x: nt.nll_loss(x, [0, 3]), ValueError, r"target 3 .*\[0, 3\)"),
+    (lambda x: nt.nll_loss(x, [0]), ValueError, r"\(1,\).*\(2, 3\)"),
+    (lambda x: nt.nll_loss(x, [0.5, 1]), TypeError, "integer class"),
+    (lambda x: nt.nll_loss(x[0], [0]), ValueError, r"\(N, C\).*\(3,\)"),
+    (lambda x: nt.cross_entropy(x, [0, 1], reduction="avg"), ValueError, "reduction"),
 ])
 def test_bad_input_gets_a_clear_error(call, exc, words):
     x = Tensor(np.arange(6.0).reshape(2, 3))

@@ -12,12 +12,25 @@ from ..shapes import normalize_axis
 __all__ = ["Softmax", "LogSoftmax"]
 
 
+def _reduce(ufunc, x, axis):
+    """``ufunc.reduce(x, axis, keepdims=True)`` (np.maximum or np.add), quick for a short last axis too.
+
+    numpy reduces a short innermost axis row by row: the max over 10 classes of a (128, 10) batch costs
+    ~10 us. Reducing the outer axis of the transposed copy is one vectorised pass per class, ~1 us.
+    """
+    k = x.shape[axis]
+    if axis == x.ndim - 1 and 1 < k <= 64 and x.size >= 16 * k:
+        columns = np.ascontiguousarray(x.reshape(-1, k).T)
+        return ufunc.reduce(columns, axis=0).reshape(x.shape[:-1] + (1,))
+    return ufunc.reduce(x, axis=axis, keepdims=True)
+
+
 def _shifted(x, axis):
     """x minus its maximum along ``axis``, so that exp never overflows. As in PyTorch, a row whose maximum
     is infinite gives nan (inf - inf); -inf entries below a finite maximum give exp(-inf) = 0."""
     if x.shape[axis] == 0:
         return x
-    return x - x.max(axis=axis, keepdims=True)
+    return x - _reduce(np.maximum, x, axis)
 
 
 class Softmax(Function):
@@ -27,7 +40,7 @@ class Softmax(Function):
     def forward(ctx, x, axis=-1):
         axis = normalize_axis(axis, x.ndim, x.shape, "softmax")
         e = np.exp(_shifted(x, axis))
-        out = e / e.sum(axis=axis, keepdims=True)
+        out = e / _reduce(np.add, e, axis)
         ctx.axis = axis
         ctx.save_for_backward(out)
         return out
@@ -35,7 +48,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return out * (g - (g * out).sum(axis=ctx.axis, keepdims=True))
+        return out * (g - _reduce(np.add, g * out, ctx.axis))
 
 
 class LogSoftmax(Function):
@@ -45,7 +58,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         axis = normalize_axis(axis, x.ndim, x.shape, "logsoftmax")
         s = _shifted(x, axis)
-        out = s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+        out = s - np.log(_reduce(np.add, np.exp(s), axis))
         ctx.axis = axis
         ctx.save_for_backward(out)
         return out
@@ -53,4 +66,4 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+        return g - np.exp(out) * _reduce(np.add, g, ctx.axis)
