@@ -107,7 +107,8 @@ def _shape_args(shape, what):
 
 
 class Tensor:
-    """An n-dimensional float array with reverse-mode (and, later, forward-mode) automatic differentiation.
+    """An n-dimensional float array with automatic differentiation (reverse mode through ``backward``;
+    forward mode through the ``tangent`` each op carries along with its value).
 
     >>> w = Tensor(np.ones((3, 2)));  x = Tensor([[1.0, 2.0, 3.0]], requires_grad=False)
     >>> (x @ w).sum().backward();  w.grad.shape
@@ -136,14 +137,17 @@ class Tensor:
     # ------------------------------------------------------------------ attributes
     @property
     def shape(self):
+        """The shape of ``data``, a tuple of ints."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """The numpy dtype of ``data`` (float32 unless a float64/float16 array or ``dtype=`` said otherwise)."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of axes."""
         return self.data.ndim
 
     def numel(self):
@@ -160,9 +164,12 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        # np.asarray(t) shares the data, as torch's; numpy 2's copy= keyword is honoured.
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data.copy() if copy else self.data
+        if copy is False:
+            raise ValueError(f"converting a {self.dtype} tensor to {np.dtype(dtype)} needs a copy")
+        return self.data.astype(dtype)
 
     def item(self):
         """The value of a single-element tensor as a Python float."""

@@ -4,12 +4,16 @@ Derivatives equal the scalar engine's local derivatives (the reference), written
 that the two engines agree to the last bit where they can: relu'(0) = 0, abs'(0) = 0, d/dx x**0 = 0,
 d/db a**b = 0 where a == 0 and b >= 0. Every gradient of a broadcast operand goes through ``unbroadcast``.
 A positional operand may be a Python float (a constant: ``t * 2.0``), which gets no gradient.
+
+Forward mode (``jvp``) multiplies the same local derivatives by the operands' tangents and adds the terms,
+as the scalar engine does; a broadcast operand's tangent broadcasts forward with it (nothing to undo).
 """
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import unbroadcast
+from ._tangents import as_array, fit, total
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
            "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
@@ -26,14 +30,27 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        return np.add(a, b)
+        ctx.shapes = (a.shape if type(a) is _ndarray else np.shape(a),
+                      b.shape if type(b) is _ndarray else np.shape(b))
+        ctx.out = out = np.add(a, b)  # its shape and dtype, for a tangent that must broadcast or widen
+        return out
 
     @staticmethod
     def backward(ctx, g):
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return _plus(ta, tb, ctx.out)
+
+
+def _plus(ta, tb, out):
+    """ta + tb as the output's tangent: a lone tangent is spread over the output's shape and dtype."""
+    if ta is None:
+        return np.zeros(out.shape, out.dtype) if tb is None else fit(tb, out.shape, out.dtype)
+    return fit(ta if tb is None else ta + tb, out.shape, out.dtype)
 
 
 class Sub(Function):
@@ -42,13 +59,20 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return np.subtract(a, b)
+        ctx.out = out = np.subtract(a, b)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
         return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        if tb is None:
+            return _plus(ta, None, ctx.out)
+        return _plus(None, -tb, ctx.out) if ta is None else fit(ta - tb, ctx.out.shape, ctx.out.dtype)
 
 
 class Mul(Function):
@@ -64,6 +88,23 @@ class Mul(Function):
         na, nb = ctx.needs_input_grad
         a, b = ctx.saved_tensors
         return (unbroadcast(b * g, _shape(a)) if na else None, unbroadcast(a * g, _shape(b)) if nb else None)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return _terms(None if ta is None else ta * b, None if tb is None else a * tb, a, b)
+
+
+def _terms(p, q, a, b):
+    """p + q, the two operands' contributions to the output's tangent (None: a zero one), as an array.
+
+    Each term already has the output's shape and dtype (a local derivative broadcast against a tangent),
+    so only the case where both are zero has to work them out, from the operands a and b."""
+    if p is None:
+        if q is None:
+            return np.zeros(np.broadcast_shapes(_shape(a), _shape(b)), np.result_type(a, b))
+        return as_array(q)
+    return as_array(p if q is None else p + q)
 
 
 class Div(Function):

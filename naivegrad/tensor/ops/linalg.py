@@ -14,7 +14,8 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        sa, sb = np.shape(a), np.shape(b)
+        sa = a.shape if type(a) is np.ndarray else np.shape(a)
+        sb = b.shape if type(b) is np.ndarray else np.shape(b)
         if not sa or not sb:
             raise ValueError(f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}")
         try:
