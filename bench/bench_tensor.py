@@ -139,7 +139,25 @@ def bench_mnist_mlp_step(benchmark, engine, batch):
         model.step()
     gc.collect()
     loss = benchmark(model.step)
-    assert np.isfinite(float(loss))
+    assert np.isfinite(_value(loss))
+
+
+def _value(loss):
+    return float(loss.detach()) if hasattr(loss, "detach") else float(loss)
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+def bench_every_engine_takes_the_same_step(batch):
+    """Not timed: the three implementations compute the same losses, so the timings compare equal work."""
+    engines = [e for e in ENGINES if e != "torch"]
+    try:
+        import torch  # noqa: F401
+        engines.append("torch")
+    except ImportError:
+        pass
+    losses = {e: [_value(m.step()) for _ in range(5)] for e, m in ((e, ENGINES[e](batch)) for e in engines)}
+    for e in engines:
+        np.testing.assert_allclose(losses[e], losses["numpy"], rtol=1e-4, err_msg=e)
 
 
 # ---------------------------------------------------------------------------------------------- per-op overhead
