@@ -13,7 +13,7 @@ import numpy as np
 
 from ..function import Function
 from ..shapes import unbroadcast
-from ._tangents import as_array, fit, total
+from ._tangents import as_array, fit
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
            "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
@@ -125,6 +125,11 @@ class Div(Function):
         gb = unbroadcast(-(q / b) * g, _shape(b)) if nb else None
         return ga, gb
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b, q = ctx.saved_tensors
+        return _terms(None if ta is None else _recip(b) * ta, None if tb is None else -(q / b) * tb, a, b)
+
 
 def _recip(b):
     """1 / b with IEEE results; a Python float stays one (a numpy float64 scalar would upcast float32)."""
@@ -155,10 +160,19 @@ class Pow(Function):
         ga = unbroadcast(_dpow(a, b) * g, _shape(a)) if na else None
         gb = None
         if nb:
-            # a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0), as PyTorch.
-            local = np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
-            gb = unbroadcast(local.astype(out.dtype, copy=False) * g, _shape(b))
+            gb = unbroadcast(_dpow_exponent(a, b, out) * g, _shape(b))
         return ga, gb
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b, out = ctx.saved_tensors
+        return _terms(None if ta is None else _dpow(a, b) * ta,
+                      None if tb is None else _dpow_exponent(a, b, out) * tb, a, b)
+
+
+def _dpow_exponent(a, b, out):
+    """d/db a**b: a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0), as PyTorch."""
+    return np.where((a == 0) & (b >= 0), 0.0, out * np.log(a)).astype(out.dtype, copy=False)
 
 
 class Neg(Function):
@@ -166,11 +180,16 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return np.negative(x)
+        ctx.out = out = np.negative(x)  # only for its shape and dtype, should jvp get no tangent
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return -g
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _zero(ctx.out) if t is None else as_array(-t)
 
 
 class Abs(Function):
@@ -184,9 +203,30 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        sign = (x > 0).astype(g.dtype)
-        sign -= x < 0
-        return sign * g
+        return _sign(x, g.dtype) * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return _zero(x) if t is None else _like(_sign(x, t.dtype) * t, x)
+
+
+def _sign(x, dtype):
+    """abs'(x): 1 above 0, -1 below, 0 at 0 and at nan."""
+    sign = (x > 0).astype(dtype)
+    sign -= x < 0
+    return sign
+
+
+def _zero(like):
+    """The tangent of an output like ``like`` when every input's tangent is zero (None)."""
+    return np.zeros(like.shape, like.dtype)
+
+
+def _like(t, like):
+    """The tangent ``t`` as an array of the shape and dtype of ``like`` (the output, or an input of the same
+    shape and dtype)."""
+    return fit(t, like.shape, like.dtype)
 
 
 class Exp(Function):
@@ -203,6 +243,11 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return out * g
 
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        return _zero(out) if t is None else _like(out * t, out)
+
 
 class Log(Function):
     """Natural log: log(0) = -inf, log(x < 0) = nan."""
@@ -216,6 +261,11 @@ class Log(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return np.true_divide(1.0, x) * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return _zero(x) if t is None else _like(np.true_divide(1.0, x) * t, x)
 
 
 class Sqrt(Function):
@@ -232,6 +282,11 @@ class Sqrt(Function):
         (out,) = ctx.saved_tensors
         return np.true_divide(0.5, out) * g
 
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        return _zero(out) if t is None else _like(np.true_divide(0.5, out) * t, out)
+
 
 class Tanh(Function):
     """Hyperbolic tangent; derivative 1 - tanh(x)**2."""
@@ -246,6 +301,11 @@ class Tanh(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return (1.0 - out * out) * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        return _zero(out) if t is None else _like((1.0 - out * out) * t, out)
 
 
 class Sigmoid(Function):
@@ -263,6 +323,11 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         return (out * (1.0 - out)) * g
 
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        return _zero(out) if t is None else _like((out * (1.0 - out)) * t, out)
+
 
 class Relu(Function):
     """max(x, 0), nan kept; relu'(0) = 0."""
@@ -279,6 +344,11 @@ class Relu(Function):
         # out > 0 exactly where x > 0 (nan compares False in both): the scalar engine's local derivative.
         return g * (out > 0)
 
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        return _zero(out) if t is None else _like(t * (out > 0), out)
+
 
 class Sin(Function):
     """Sine; derivative cos(x)."""
@@ -293,6 +363,11 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return np.cos(x) * g
 
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return _zero(x) if t is None else _like(np.cos(x) * t, x)
+
 
 class Cos(Function):
     """Cosine; derivative -sin(x)."""
@@ -306,6 +381,11 @@ class Cos(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return -np.sin(x) * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return _zero(x) if t is None else _like(-np.sin(x) * t, x)
 
 
 class Maximum(Function):
@@ -322,6 +402,11 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         return _tie_split(ctx, g, a, b, np.less, np.greater)
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return _tie_tangent(ta, tb, a, b, np.less, np.greater)
+
 
 class Minimum(Function):
     """Elementwise min(a, b), nan propagated. Gradient: to the smaller operand; on a tie each operand gets
@@ -336,6 +421,11 @@ class Minimum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         return _tie_split(ctx, g, a, b, np.greater, np.less)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return _tie_tangent(ta, tb, a, b, np.greater, np.less)
 
 
 def _tie_split(ctx, g, a, b, a_loses, b_loses):
@@ -352,6 +442,16 @@ def _tie_split(ctx, g, a, b, a_loses, b_loses):
     return ga, gb
 
 
+def _tie_tangent(ta, tb, a, b, a_loses, b_loses):
+    """Forward mode's side of ``_tie_split``: the winner's tangent, the mean of both tangents on a tie."""
+    tie = np.equal(a, b)
+    p = None if ta is None else np.where(tie, ta * 0.5, np.where(a_loses(a, b), 0.0, ta))
+    q = None if tb is None else np.where(tie, tb * 0.5, np.where(b_loses(a, b), 0.0, tb))
+    r = _terms(p, q, a, b)
+    dtype = np.result_type(a, b)  # a lone float32 tangent against a float64 operand: widen it as the output
+    return r if r.dtype == dtype else r.astype(dtype)
+
+
 class Clip(Function):
     """x limited to [min, max] (keyword options; either may be None). Gradient 1 where
     min <= x <= max, bounds included, else 0 (PyTorch's ``clamp``)."""
@@ -362,18 +462,28 @@ class Clip(Function):
             raise ValueError("clip: give min, max or both (both are None)")
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
-        return np.clip(x, min, max)
+        ctx.out = out = np.clip(x, min, max)  # its dtype may be wider than x's (numpy float64 bounds)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        inside = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            inside &= x >= lo
-        if hi is not None:
-            inside &= x <= hi
-        return g * inside
+        return g * _inside(x, *ctx.bounds)
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return _zero(ctx.out) if t is None else _like(t * _inside(x, *ctx.bounds), ctx.out)
+
+
+def _inside(x, lo, hi):
+    """Where clip lets x through, bounds included (nan never): clip's derivative, as a bool array."""
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return inside
 
 
 class Where(Function):
@@ -387,7 +497,8 @@ class Where(Function):
             c = c != 0
         ctx.save_for_backward(c)
         ctx.shapes = (_shape(a), _shape(b))
-        return np.where(c, a, b)
+        ctx.out = out = np.where(c, a, b)  # its shape and dtype, for a lone tangent
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -398,3 +509,13 @@ class Where(Function):
         ga = unbroadcast(np.where(c, g, zero), sa) if na else None
         gb = unbroadcast(np.where(c, zero, g), sb) if nb else None
         return None, ga, gb
+
+    @staticmethod
+    def jvp(ctx, tc, ta, tb):
+        # The condition is piecewise constant: its tangent (were it a Tensor with one) contributes nothing.
+        (c,) = ctx.saved_tensors
+        out = ctx.out
+        if ta is None and tb is None:
+            return _zero(out)
+        zero = np.zeros((), out.dtype)
+        return _like(np.where(c, zero if ta is None else ta, zero if tb is None else tb), out)
