@@ -16,12 +16,12 @@ Adding an op: write it on the engine(s), then add one ``Op`` to the ``ops_*.py``
 domain, shapes/params, reference if tensor-only, torch form); the generated checks then cover it.
 """
 
-from . import ops_conv, ops_elementwise, ops_movement, ops_reduce
+from . import ops_conv, ops_elementwise, ops_loss, ops_movement, ops_reduce
 from .spec import MODES, Domain, Op
 
 __all__ = ["OPS", "Op", "Domain", "MODES", "get", "names", "jvp_status"]
 
-OPS = tuple(ops_elementwise.OPS + ops_reduce.OPS + ops_movement.OPS + ops_conv.OPS)
+OPS = tuple(ops_elementwise.OPS + ops_reduce.OPS + ops_loss.OPS + ops_movement.OPS + ops_conv.OPS)
 
 _BY_NAME = {op.name: op for op in OPS}
 if len(_BY_NAME) != len(OPS):  # pragma: no cover - a typo in the tables

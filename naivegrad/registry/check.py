@@ -77,7 +77,7 @@ def draw_case(draw, op, mode="parity", dtype=None):
     if op.alias and not (mode == "smooth" and op.ties):
         for i in range(1, len(shapes)):
             for j in range(i):
-                if inputs[j] == j and shapes[j] == shapes[i] and domains[j] == domains[i] and draw.booleans(0.2):
+                if inputs[j] == j and shapes[j] == shapes[i] and domains[j] == domains[i] and draw.booleans():
                     inputs[i] = j
                     break
     leaf_ids = sorted(set(inputs))

@@ -112,8 +112,12 @@ def shape(draw, min_dims=0, max_dims=3, min_side=0, max_side=4):
 
 
 def broadcastable(draw, n, min_dims=0, max_dims=3, min_side=0, max_side=3):
-    """n shapes that broadcast together: each drops some leading axes of a common shape and may set sides to 1."""
+    """n shapes that broadcast together: each drops some leading axes of a common shape and may set sides to 1.
+
+    A third of the time they are all equal (then one tensor may feed several inputs)."""
     base = shape(draw, min_dims, max_dims, min_side, max_side)
+    if draw.booleans(0.33):
+        return (base,) * n
     shapes = []
     for _ in range(n):
         keep = draw.integers(min(min_dims, len(base)), len(base))

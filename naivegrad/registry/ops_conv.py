@@ -14,7 +14,7 @@ from .spec import Domain, Op
 __all__ = ["OPS"]
 
 REAL = Domain(-2.0, 2.0)
-TIES = Domain(-3.0, 3.0, margin=0.01)
+TIES = Domain(-3.0, 3.0, margin=0.01, step=1.0)  # parity: 7 grid values, ties galore
 
 
 def _side(draw, span, pad_total):
@@ -42,7 +42,7 @@ def _conv_case(draw, mode):
     w = _side(draw, d[1] * (kernel[1] - 1) + 1, pads[1])
     x = (cg * groups, h, w)
     if draw.booleans(0.8):
-        x = (draw.integers(1, 2),) + x
+        x = (draw.sampled_from((1, 2, 1, 0)),) + x  # an empty batch now and then
     shapes = (x, (per_group * groups, cg) + kernel)
     if draw.booleans(0.7):
         shapes += ((per_group * groups,),)
@@ -50,7 +50,7 @@ def _conv_case(draw, mode):
 
 
 def _pool_shapes(draw):
-    n = (draw.integers(1, 2),) if draw.booleans(0.8) else ()
+    n = (draw.sampled_from((1, 2, 1, 0)),) if draw.booleans(0.8) else ()
     return (n + (draw.integers(1, 2), draw.integers(1, 5), draw.integers(1, 5)),)
 
 

@@ -22,7 +22,7 @@ REAL = Domain(-3.0, 3.0)
 POSITIVE = Domain(0.05, 5.0, specials=(0.0, -1.0))     # log, sqrt: 0 -> -inf / 0, below 0 -> nan
 KINK0 = Domain(-3.0, 3.0, kinks=(0.0,))
 NONZERO = Domain(-3.0, 3.0, kinks=(0.0,), margin=0.25)  # divisors: a zero is a pole, visited by parity only
-TIES = Domain(-3.0, 3.0, margin=0.01)
+TIES = Domain(-3.0, 3.0, margin=0.01, step=1.0)  # parity: 7 grid values, ties galore
 
 
 def _unary_shapes(draw):
@@ -175,6 +175,11 @@ def _clip_params(draw, shapes, mode):
     return {"lo": lo, "hi": hi}
 
 
+def _clip_domain(params):
+    # The bounds are where the derivative jumps: parity cases put values on them.
+    return (Domain(-3.0, 3.0, kinks=tuple(b for b in (params["lo"], params["hi"]) if b is not None)),)
+
+
 def _clip_smooth(arrays, params):
     (x,) = arrays
     return all(b is None or np.all(np.abs(x - b) >= 0.02) for b in (params["lo"], params["hi"]))
@@ -193,7 +198,7 @@ def _where_params(draw, shapes, mode):
 
 OPS += [
     Op(name="clip", arity=1, shapes=_unary_shapes, elementwise=True, reference=ref.clip, params=_clip_params,
-       smooth=_clip_smooth,
+       smooth=_clip_smooth, domains=_clip_domain,
        tensor_forms={"clip": lambda x, lo, hi: x.clip(lo, hi), "clamp": lambda x, lo, hi: x.clamp(min=lo, max=hi)},
        functions=("clip",), source="{0}.clip({lo}, {hi})",
        torch=lambda x, lo, hi: x.clamp(lo, hi),

@@ -88,9 +88,12 @@ def _perm_params(draw, shapes, mode):
 
 
 def _swap_shapes(draw):
-    # x.transpose(i, j) on a matrix takes numpy's meaning (a permutation: (0, 1) is the identity), not
-    # PyTorch's swap; that disagreement has its own test. The swap form is drawn on 1, 3 and 4 axes.
-    return (shape(draw, 1, 1, 0, 3) if draw.booleans(0.2) else shape(draw, 3, 4, 0, 3),)
+    return (shape(draw, 1, 4, 0, 3),)
+
+
+def _permuted(x, perm):
+    """``x.transpose(perm)``, except that two axes mean a swap (PyTorch's transpose(dim0, dim1)): permute then."""
+    return x.transpose(perm) if len(perm) != 2 else x.permute(perm)
 
 
 def _swap_params(draw, shapes, mode):
@@ -265,9 +268,8 @@ OPS = [
        source="{0}.flatten({start}, {end})"),
     Op(name="transpose", arity=1, shapes=_shape, params=_perm_params,
        reference=lambda x, perm: np.transpose(x, perm),
-       tensor_forms={"transpose": lambda x, perm: x.transpose(perm),
-                     "transpose#varargs": lambda x, perm: x.transpose(*perm) if len(perm) != 2 or x.ndim == 2
-                     else x.transpose(perm),
+       tensor_forms={"transpose": _permuted,
+                     "transpose#varargs": lambda x, perm: x.transpose(*perm) if len(perm) != 2 else x.permute(*perm),
                      "permute": lambda x, perm: x.permute(*perm), "permute#tuple": lambda x, perm: x.permute(perm)},
        functions=("transpose",), torch=lambda x, perm: x.permute(perm), source="{0}.permute({perm})"),
     Op(name="transpose_reverse", arity=1, shapes=_shape, reference=lambda x: np.transpose(x),
@@ -277,7 +279,7 @@ OPS = [
        params=_swap_params, reference=_swap_ref,
        tensor_forms={"transpose#swap": lambda x, i, j: x.transpose(i, j)},
        functions=("transpose",), torch=lambda x, i, j: x.transpose(i, j), source="{0}.transpose({i}, {j})",
-       note="PyTorch's transpose(dim0, dim1); drawn on tensors of 1, 3 and 4 axes (a matrix takes numpy's meaning)"),
+       note="PyTorch's transpose(dim0, dim1): two axes are always swapped, a matrix's too"),
     Op(name="expand", arity=1, shapes=_shape, params=_expand_params,
        reference=lambda x, shape, spec: np.broadcast_to(x, shape),
        tensor_forms={"expand": lambda x, shape, spec: x.expand(spec),

@@ -11,7 +11,7 @@ from .spec import Domain, Op
 __all__ = ["OPS"]
 
 REAL = Domain(-3.0, 3.0)
-TIES = Domain(-3.0, 3.0, margin=0.01)
+TIES = Domain(-3.0, 3.0, margin=0.01, step=1.0)  # parity: 7 grid values, ties galore
 
 
 def _shape(draw):
@@ -121,8 +121,12 @@ OPS += [
 # ---------------------------------------------------------------------------------------------- matmul
 def _matmul_shapes(draw):
     """1-D or 2-D operands, or batches whose leading axes broadcast; inner size may be 0."""
-    n, k, m = draw.integers(0, 3), draw.integers(0, 3), draw.integers(0, 3)
-    a_nd, b_nd = draw.integers(1, 4), draw.integers(1, 4)
+    n, k = draw.integers(1, 3), draw.integers(1, 3)
+    m = k if draw.booleans() else draw.integers(1, 3)  # square right operands: a missing transpose shows there
+    if draw.booleans(0.15):  # an empty product now and then
+        n, k, m = [0 if i == draw.integers(0, 2) else s for i, s in enumerate((n, k, m))]
+    # Plain matrix products half the time; else vectors and batches of every rank.
+    a_nd, b_nd = (2, 2) if draw.booleans() else (draw.integers(1, 4), draw.integers(1, 4))
     batch = shape(draw, 0, 2, 1, 3)
 
     def batched(nd, core):

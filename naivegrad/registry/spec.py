@@ -35,7 +35,8 @@ class Domain:
     """Where an input's values come from.
 
     ``lo``..``hi`` is the smooth range. ``kinks`` are points where the derivative jumps (relu and abs at 0): parity
-    cases land on them on purpose, smooth cases stay ``margin`` away. ``specials`` are values outside the smooth
+    cases land on them on purpose (often), smooth cases stay ``margin`` away. Parity cases also draw from a grid
+    of multiples of ``step``, exactly representable, so that elements tie. ``specials`` are values outside the smooth
     range whose IEEE results both engines must reproduce (log(0) = -inf, sqrt(-1) = nan); parity cases only.
     """
 
@@ -44,17 +45,18 @@ class Domain:
     kinks: tuple = ()
     specials: tuple = ()
     margin: float = 0.05
+    step: float = 0.25      # parity grid: a coarse one (1.0) makes ties between elements frequent
 
     def __post_init__(self):
         if not self.lo < self.hi:
             raise ValueError(f"Domain: lo ({self.lo}) must be below hi ({self.hi})")
 
-    def grid(self, step=0.25):
+    def grid(self):
         """Exactly representable points of the range (multiples of ``step``): they make ties and exact sums."""
         import math
 
-        first, last = math.ceil(self.lo / step), math.floor(self.hi / step)
-        return tuple(k * step for k in range(first, last + 1))
+        first, last = math.ceil(self.lo / self.step), math.floor(self.hi / self.step)
+        return tuple(k * self.step for k in range(first, last + 1))
 
     def is_smooth(self, x):
         """True where every element is inside [lo, hi] and at least ``margin`` away from every kink."""

@@ -1,7 +1,8 @@
 """Input values for a ``Domain``: a parity mixture that lands on kinks, ties and IEEE specials, or smooth points.
 
-Parity values mix plain floats in [lo, hi] with grid points (multiples of 1/4: exactly representable, so ties
-between elements are frequent and sums are exact), the domain's kinks and its specials. Floats below 1e-3 in
+Parity values mix, in equal parts, plain floats in [lo, hi], grid points (multiples of ``Domain.step``:
+exactly representable, so ties between elements are frequent and sums are exact), and the domain's kinks and
+specials (when it has any). Floats below 1e-3 in
 magnitude become 0: subnormal corners are the ieee module's business, kinks at 0 are ours.
 
 Smooth values stay ``margin`` away from every kink. For ops whose derivative jumps at ties (``Op.ties``),
@@ -22,19 +23,21 @@ def _snap(x):
 
 
 class ParityElements:
-    """Floats, grid points, kinks and specials of a Domain (both draw back ends)."""
+    """Floats, grid points, and (a third of the time, when the domain has any) its kinks and specials."""
 
     def __init__(self, domain):
         self.domain = domain
-        self.points = tuple(sorted(set(domain.grid()) | set(domain.kinks) | set(domain.specials)))
+        self.grid = domain.grid()
+        self.marks = tuple(sorted(set(domain.kinks) | set(domain.specials)))
 
     def strategy(self):
-        return _parity_strategy(self.domain, self.points)
+        return _parity_strategy(self.domain, self.grid, self.marks)
 
     def draw_one(self, draw):
-        if draw.booleans():
+        choice = draw.integers(0, 2 if self.marks else 1)
+        if choice == 0:
             return _snap(draw.floats(self.domain.lo, self.domain.hi))
-        return float(draw.sampled_from(self.points))
+        return float(draw.sampled_from(self.grid if choice == 1 else self.marks))
 
 
 class SmoothElements:
@@ -57,15 +60,17 @@ class SmoothElements:
         return self._away(draw.floats(self.domain.lo, self.domain.hi))
 
 
-@functools.lru_cache(maxsize=None)
-def _parity_strategy(domain, points):
+@functools.lru_cache(maxsize=512)
+def _parity_strategy(domain, grid, marks):
     from hypothesis import strategies as st
 
-    return st.one_of(st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False).map(_snap),
-                     st.sampled_from(points))
+    parts = [st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False).map(_snap), st.sampled_from(grid)]
+    if marks:
+        parts.append(st.sampled_from(marks))
+    return st.one_of(parts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=512)
 def _smooth_strategy(domain):
     from hypothesis import strategies as st
 

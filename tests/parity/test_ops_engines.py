@@ -20,7 +20,7 @@ from naivegrad.registry.check import (
 from naivegrad.registry.draw import RandomDraw
 from naivegrad.registry.strategies import cases
 
-EXAMPLES = max(8, settings.default.max_examples // 5)
+EXAMPLES = max(20, settings.default.max_examples // 3)
 OPS = pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
 
 

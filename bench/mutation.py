@@ -1,0 +1,235 @@
+"""Mutation check: does the parity suite catch deliberate mistakes in the engines' derivative rules?
+
+Each fault (a flipped sign, a dropped term, a wrong axis, a missing accumulation, a wrong tie rule...) is a
+one-line edit of an engine source file. For each fault, alone, this script copies the ``naivegrad`` package to
+a temporary folder, applies the edit there (the working tree is never touched: other people work in it), and
+runs a targeted subset of tests/parity against the copy (``PYTHONPATH`` = the copy). A fault is caught when
+those tests fail. Every fault must be caught; one that survives points at a missing test.
+
+    PYTHONPATH=. python bench/mutation.py              # all faults, a table at the end
+    PYTHONPATH=. python bench/mutation.py -k relu -j 2 # faults whose name contains "relu", 2 at a time
+    PYTHONPATH=. python bench/mutation.py --list       # the faults, without running anything
+
+Exit status 0 when every fault is caught (and the unmutated copy passes the same tests), 1 otherwise.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPS_TESTS = ["tests/parity/test_ops_engines.py", "tests/parity/test_ops_differences.py",
+             "tests/parity/test_ops_tangents.py", "tests/parity/test_fuzz_dags.py"]
+FUZZ = "random_dags_agree_on_both_engines"  # the fuzzer runs against every fault too
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str        # short id
+    kind: str        # what sort of mistake
+    path: str        # engine file, relative to the repository
+    old: str         # text that must occur exactly once
+    new: str
+    ops: str         # pytest -k expression over the registry op ids: the targeted subset
+
+
+S, F = "naivegrad/scalar/value.py", "naivegrad/scalar/fused.py"
+E, R = "naivegrad/tensor/ops/elementwise.py", "naivegrad/tensor/ops/reduce.py"
+M, A = "naivegrad/tensor/ops/movement.py", "naivegrad/tensor/ops/activation.py"
+L, C = "naivegrad/tensor/ops/linalg.py", "naivegrad/tensor/ops/conv.py"
+SH, T = "naivegrad/tensor/shapes.py", "naivegrad/tensor/tensor.py"
+
+FAULTS = [
+    # ---- the scalar engine (the reference itself must not drift: finite differences and the tensor engine catch it)
+    Fault("scalar-sub-sign", "flipped sign", S, '(self, other), (1.0, -1.0), "-")', '(self, other), (1.0, 1.0), "-")',
+          "sub"),
+    Fault("scalar-mul-swapped", "swapped operands", S, "(self, other), (other.data, self.data), \"*\")",
+          "(self, other), (self.data, other.data), \"*\")", "mul"),
+    Fault("scalar-div-denominator", "flipped sign", S, "(div(1.0, b), -div(q, b))", "(div(1.0, b), div(q, b))", "div"),
+    Fault("scalar-pow-exponent", "off by one", S, "return n * pow_(a, n - 1.0)", "return n * pow_(a, n)", "pow"),
+    Fault("scalar-rpow-log", "dropped factor", S, "else out * log(c),), \"rpow\"", "else out,), \"rpow\"", "rpow"),
+    Fault("scalar-tanh", "dropped term", S, "(1.0 - out * out,)", "(1.0 - out,)", "tanh"),
+    Fault("scalar-sigmoid", "flipped sign", S, "(out * (1.0 - out),)", "(out * (1.0 + out),)", "sigmoid"),
+    Fault("scalar-relu-at-0", "wrong kink convention", S, "(1.0 if x > 0.0 else 0.0,), \"relu\"",
+          "(1.0 if x >= 0.0 else 0.0,), \"relu\"", "relu"),
+    Fault("scalar-abs-at-0", "wrong kink convention", S, "1.0 if x > 0 else -1.0 if x < 0 else 0.0",
+          "1.0 if x >= 0 else -1.0", "abs"),
+    Fault("scalar-cos", "flipped sign", S, "(-sin(x),), \"cos\"", "(sin(x),), \"cos\"", "cos"),
+    Fault("scalar-log", "wrong power", S, "(div(1.0, x),), \"log\"", "(div(1.0, x * x),), \"log\"", "log"),
+    Fault("scalar-backward-accumulate", "missing accumulation", S, "child.grad += local * g",
+          "child.grad = local * g", "mul or matmul or expand"),
+    Fault("scalar-tangent-local", "dropped factor (forward mode)", S,
+          "out.tangent = sum(l * p.tangent for l, p in zip(local, prev) if p.tangent is not None)",
+          "out.tangent = sum(p.tangent for l, p in zip(local, prev) if p.tangent is not None)", "exp or mul"),
+    Fault("scalar-dot-weights", "swapped operands", F, "local += (b, a)", "local += (a, b)", "fused_dot"),
+    Fault("scalar-sum-last-term", "dropped term", F, '(1.0,) * len(prev), "sum")',
+          '(1.0,) * (len(prev) - 1) + (0.0,) * min(1, len(prev)), "sum")', "fused_sum or sum"),
+    # ---- the tensor engine
+    Fault("unbroadcast-lead-axes", "missing accumulation (unbroadcast)", SH,
+          "grad = grad.sum(axis=tuple(range(lead)))", "grad = grad[(0,) * lead]", "add or mul"),
+    Fault("unbroadcast-stretched-mean", "wrong reduction (unbroadcast)", SH,
+          "grad = grad.sum(axis=stretched, keepdims=True)", "grad = grad.mean(axis=stretched, keepdims=True)",
+          "add or sub"),
+    Fault("unbroadcast-wrong-axis", "wrong axis (unbroadcast)", SH,
+          "stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)",
+          "stretched = tuple(len(shape) - 1 - i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)",
+          "add or mul or where"),
+    Fault("tensor-sub-sign", "flipped sign", E, "unbroadcast(-g, sb) if nb else None",
+          "unbroadcast(g, sb) if nb else None", "sub"),
+    Fault("tensor-mul-swapped", "swapped operands", E, "unbroadcast(b * g, _shape(a)) if na",
+          "unbroadcast(a * g, _shape(a)) if na", "mul"),
+    Fault("tensor-div-denominator", "flipped sign", E, "-(q / b) * g", "(q / b) * g", "div"),
+    Fault("tensor-pow-exponent-grad", "dropped factor", E, "out * np.log(a)", "np.log(a)", "pow"),
+    Fault("tensor-relu-at-0", "wrong kink convention", E, "return g * (out > 0)", "return g * (out >= 0)", "relu"),
+    Fault("tensor-abs-negative", "dropped term", E, "        sign -= x < 0\n", "", "abs"),
+    Fault("tensor-maximum-tie", "wrong tie rule", E, "half = g * 0.5", "half = g", "maximum or minimum"),
+    Fault("tensor-clip-bound", "wrong kink convention", E, "inside &= x >= lo", "inside &= x > lo", "clip"),
+    Fault("tensor-where-swapped", "swapped operands", E, "ga = unbroadcast(np.where(c, g, zero), sa)",
+          "ga = unbroadcast(np.where(c, zero, g), sa)", "where"),
+    Fault("tensor-max-tie", "wrong tie rule", R,
+          "share = g.reshape(ctx.kept_shape) / hit.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)",
+          "share = g.reshape(ctx.kept_shape) + 0 * hit.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)",
+          "max or min"),
+    Fault("tensor-mean-count", "dropped factor", R, "_spread(ctx, g / g.dtype.type(ctx.count))", "_spread(ctx, g)",
+          "mean"),
+    Fault("tensor-logsumexp", "dropped term", R, "np.exp(x - out)", "np.exp(x)", "logsumexp"),
+    Fault("tensor-softmax", "dropped factor", A, "(g - (g * out).sum(axis=ctx.axis, keepdims=True))",
+          "(g - g.sum(axis=ctx.axis, keepdims=True))", "softmax"),
+    Fault("tensor-logsoftmax", "dropped exp", A, "g - np.exp(out) * g.sum", "g - out * g.sum", "logsoftmax"),
+    Fault("tensor-matmul-square", "missing transpose", L, "(np.matmul(g, b.T) if na else None)",
+          "(np.matmul(g, b.T if b.shape[0] != b.shape[1] else b) if na else None)", "matmul"),
+    Fault("tensor-transpose-inverse", "wrong axes", M, "g.transpose(np.argsort(ctx.axes))", "g.transpose(ctx.axes)",
+          "transpose"),
+    Fault("tensor-stack-axis", "wrong axis", M, "gm = np.moveaxis(g, ctx.axis, 0)", "gm = np.moveaxis(g, 0, ctx.axis)",
+          "stack"),
+    Fault("tensor-getitem-accumulate", "missing accumulation (indexing)", M, "np.add.at(grad, ctx.index, g)",
+          "grad[ctx.index] = g", "getitem"),
+    Fault("tensor-pad-window", "wrong offset", M, "slice(b, b + n) for (b, _), n", "slice(0, n) for (b, _), n", "pad"),
+    Fault("tensor-accumulate", "missing accumulation (shared tensors)", T,
+          "p.grad = p.grad + pg\n                if not retain_graph:", "p.grad = pg\n                if not retain_graph:",
+          "mul or add"),
+    Fault("conv-col2im-accumulate", "missing accumulation (col2im)", C,
+          "grad[:, :, rows, columns] += cols[:, :, i, j]", "grad[:, :, rows, columns] = cols[:, :, i, j]",
+          "conv2d or avg_pool2d"),
+    Fault("conv-weight-batch", "missing accumulation (batch)", C,
+          "np.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0)", "np.matmul(gm, cols.transpose(0, 1, 3, 2))[0]",
+          "conv2d"),
+    Fault("maxpool-tie", "wrong tie rule", C, "np.maximum(arg, (v > best) * dtype(j), out=arg)",
+          "np.maximum(arg, (v >= best) * dtype(j), out=arg)", "max_pool2d or maxpool2x2"),
+]
+
+
+def copy_package(dest):
+    shutil.copytree(os.path.join(ROOT, "naivegrad"), os.path.join(dest, "naivegrad"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def apply(fault, dest):
+    """Apply ``fault`` to the copy in ``dest``; a ValueError if its text is missing or ambiguous."""
+    path = os.path.join(dest, fault.path)
+    with open(path) as f:
+        text = f.read()
+    n = text.count(fault.old)
+    if n != 1:
+        raise ValueError(f"{fault.name}: the text to mutate occurs {n} times in {fault.path} (expected once); "
+                         f"update the fault to the current source")
+    with open(path, "w") as f:
+        f.write(text.replace(fault.old, fault.new))
+
+
+def stale(faults=FAULTS):
+    """Faults whose text no longer occurs exactly once in the working tree's sources."""
+    out = []
+    for fault in faults:
+        with open(os.path.join(ROOT, fault.path)) as f:
+            if f.read().count(fault.old) != 1:
+                out.append(fault.name)
+    return out
+
+
+def run_tests(dest, ops, extra=()):
+    """Run the targeted parity tests against the package in ``dest``: (pytest exit code, seconds, last line)."""
+    env = dict(os.environ, PYTHONPATH=dest, PYTHONDONTWRITEBYTECODE="1", NAIVEGRAD_NO_SHRINK="1")
+    cmd = [sys.executable, "-m", "pytest", *[os.path.join(ROOT, t) for t in OPS_TESTS], "-x", "-q", "--no-header",
+           "-p", "no:cacheprovider", "-k", f"({ops}) or {FUZZ}", "--rootdir", ROOT, *extra]
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    return proc.returncode, time.time() - start, lines[-1] if lines else proc.stderr.strip()[-200:]
+
+
+def check_copy_is_used(dest):
+    """The subprocess must import the copy, never the working tree."""
+    env = dict(os.environ, PYTHONPATH=dest)
+    out = subprocess.run([sys.executable, "-c", "import naivegrad; print(naivegrad.__file__)"], cwd=dest, env=env,
+                         capture_output=True, text=True).stdout.strip()
+    if not out.startswith(os.path.realpath(dest)) and not out.startswith(dest):
+        raise RuntimeError(f"the test run imports naivegrad from {out}, not from the copy in {dest}")
+
+
+def run_fault(fault, extra=()):
+    """(status, seconds, detail): status is "caught", "SURVIVED" or "error"."""
+    with tempfile.TemporaryDirectory(prefix="naivegrad-mutant-") as dest:
+        copy_package(dest)
+        try:
+            apply(fault, dest)
+        except ValueError as e:
+            return "error", 0.0, str(e)
+        check_copy_is_used(dest)
+        code, seconds, last = run_tests(dest, fault.ops, extra)
+    if code == 1:
+        return "caught", seconds, last
+    if code == 0:
+        return "SURVIVED", seconds, last
+    return "error", seconds, f"pytest exit code {code}: {last}"
+
+
+def baseline(ops, extra=()):
+    """The same targeted tests on an unmutated copy: they must pass, or a 'caught' means nothing."""
+    with tempfile.TemporaryDirectory(prefix="naivegrad-baseline-") as dest:
+        copy_package(dest)
+        check_copy_is_used(dest)
+        return run_tests(dest, ops, extra)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", default="", help="only faults whose name contains this")
+    parser.add_argument("-j", type=int, default=1, help="faults run in parallel")
+    parser.add_argument("--list", action="store_true", help="list the faults and exit")
+    parser.add_argument("--seed", default=None, help="hypothesis seed for the test runs (default: random)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    faults = [f for f in FAULTS if args.k in f.name]
+    if args.list:
+        for f in faults:
+            print(f"{f.name:28} {f.kind:38} {f.path}")
+        return 0
+    extra = () if args.seed is None else (f"--hypothesis-seed={args.seed}",)
+    ops = " or ".join(sorted({f.ops for f in faults}))
+    code, seconds, last = baseline(ops, extra)
+    print(f"baseline (no fault), targeted tests: {'pass' if code == 0 else 'FAIL'} in {seconds:.0f} s: {last}")
+    if code != 0:
+        return 1
+    with ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:
+        results = list(pool.map(lambda f: (f, run_fault(f, extra)), faults))
+    caught = sum(1 for _, (status, _, _) in results if status == "caught")
+    if args.markdown:
+        print("\n| fault | kind | file | result | time |\n| --- | --- | --- | --- | --- |")
+        for f, (status, seconds, _) in results:
+            print(f"| {f.name} | {f.kind} | {f.path.replace('naivegrad/', '')} | {status} | {seconds:.0f} s |")
+    else:
+        for f, (status, seconds, detail) in results:
+            print(f"{status:9} {f.name:28} {f.kind:38} {seconds:5.1f} s  {detail[:90]}")
+    print(f"\ncaught {caught} of {len(results)} faults")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
