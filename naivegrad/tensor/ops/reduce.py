@@ -2,7 +2,8 @@
 
 The gradient of a reduction is spread back over the reduced axes: equally for ``sum`` and ``mean``,
 through the softmax for ``logsumexp``, and to the maxima for ``max``/``min`` (ties split evenly among
-the maxima, PyTorch's ``amax`` rule).
+the maxima, PyTorch's ``amax`` rule). Forward mode is the transpose: the tangent is reduced the same way,
+weighted by the same local derivatives (the tangent of a max is the mean of the maxima's tangents).
 """
 
 import math
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axes
+from ._tangents import fit
 
 __all__ = ["Sum", "Mean", "Max", "Min", "LogSumExp"]
 
@@ -34,17 +36,44 @@ def _spread(ctx, g):
     return out
 
 
+def _reduced_axes(ctx):
+    """The axes a tangent is reduced over (with keepdims): the reduced ones, and any other of size 1,
+    where reducing changes nothing."""
+    return tuple([i for i, k in enumerate(ctx.kept_shape) if k == 1])
+
+
+def _tangent(ctx, t):
+    """A tangent reduced with keepdims, as an array in the shape and dtype of the output (``ctx.out``)."""
+    out = ctx.out
+    if t is None:  # no input had a tangent
+        return np.zeros(out.shape, out.dtype)
+    return fit(t.reshape(out.shape), out.shape, out.dtype)
+
+
+def _finish(ctx, out, axes, keepdims):
+    """``out``, reduced with keepdims, in the shape asked for; remembered (a reference) for forward mode."""
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(ctx.in_shape) if axes is not None and i not in axes))
+    ctx.out = out
+    return out
+
+
 class Sum(Function):
     """Sum over ``axis``; each summed element gets the output's gradient."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _reduce_setup(ctx, x, axis, keepdims, "sum")
-        return x.sum(axis=axes, keepdims=keepdims)
+        ctx.out = out = x.sum(axis=axes, keepdims=keepdims)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return _spread(ctx, g)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _tangent(ctx, None if t is None else t.sum(axis=_reduced_axes(ctx), keepdims=True))
 
 
 class Mean(Function):
@@ -55,11 +84,18 @@ class Mean(Function):
         axes = _reduce_setup(ctx, x, axis, keepdims, "mean")
         n = x.size if axes is None else math.prod([x.shape[i] for i in axes])
         ctx.count = n
-        return x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(n)  # 0 / 0 = nan when empty
+        ctx.out = out = x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(n)  # 0 / 0 = nan when empty
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return _spread(ctx, g / g.dtype.type(ctx.count))
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None or ctx.count == 0:  # the mean of nothing is nan whatever x is: its tangent is 0
+            return _tangent(ctx, None)
+        return _tangent(ctx, t.sum(axis=_reduced_axes(ctx), keepdims=True) / t.dtype.type(ctx.count))
 
 
 class _Extremum(Function):
@@ -75,16 +111,28 @@ class _Extremum(Function):
         out = cls._reduce(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x, out)
         ctx.axes = axes
-        return out if keepdims else out.reshape(
-            tuple(n for i, n in enumerate(x.shape) if axes is not None and i not in axes))
+        return _finish(ctx, out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        # Every element equal to the extremum shares the gradient equally (nan counts as equal to nan).
-        hit = (x == out) | (np.isnan(x) & np.isnan(out))
+        hit = _hits(x, out)
         share = g.reshape(ctx.kept_shape) / hit.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return hit * share
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return _tangent(ctx, None)
+        x, out = ctx.saved_tensors
+        hit = _hits(x, out)
+        count = hit.sum(axis=ctx.axes, keepdims=True).astype(t.dtype)
+        return _tangent(ctx, (hit * t).sum(axis=ctx.axes, keepdims=True) / count)
+
+
+def _hits(x, out):
+    """Where x equals its extremum (nan counts as equal to nan): the elements that share its derivative."""
+    return (x == out) | (np.isnan(x) & np.isnan(out))
 
 
 class Max(_Extremum):
@@ -120,10 +168,16 @@ class LogSumExp(Function):
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
         out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, out)
-        return out if keepdims else out.reshape(
-            tuple(n for i, n in enumerate(x.shape) if axes is not None and i not in axes))
+        return _finish(ctx, out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         return g.reshape(ctx.kept_shape) * np.exp(x - out)
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return _tangent(ctx, None)
+        x, out = ctx.saved_tensors
+        return _tangent(ctx, (np.exp(x - out) * t).sum(axis=_reduced_axes(ctx), keepdims=True))
