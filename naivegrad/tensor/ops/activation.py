@@ -2,12 +2,15 @@
 
 Both subtract the maximum along ``axis`` first, so logits of magnitude 1e3 and more (and -inf entries,
 as from masking) give exact results instead of inf / inf. ``x`` of any shape; ``axis`` defaults to the last.
+Forward mode uses the saved output only, as backward does: softmax's Jacobian is symmetric, so its tangent
+is backward's formula; logsoftmax's tangent is t minus the softmax-weighted mean of t.
 """
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axis
+from ._tangents import fit
 
 __all__ = ["Softmax", "LogSoftmax"]
 
@@ -50,6 +53,13 @@ class Softmax(Function):
         (out,) = ctx.saved_tensors
         return out * (g - _reduce(np.add, g * out, ctx.axis))
 
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        if t is None:
+            return np.zeros(out.shape, out.dtype)
+        return fit(out * (t - _reduce(np.add, t * out, ctx.axis)), out.shape, out.dtype)
+
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along ``axis``: log-probabilities."""
@@ -67,3 +77,10 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g - np.exp(out) * _reduce(np.add, g, ctx.axis)
+
+    @staticmethod
+    def jvp(ctx, t):
+        (out,) = ctx.saved_tensors
+        if t is None:
+            return np.zeros(out.shape, out.dtype)
+        return fit(t - _reduce(np.add, np.exp(out) * t, ctx.axis), out.shape, out.dtype)

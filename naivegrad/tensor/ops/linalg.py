@@ -1,9 +1,14 @@
-"""Matrix products: ``matmul`` with numpy's rules for 1-D, 2-D and batched (broadcast) operands."""
+"""Matrix products: ``matmul`` with numpy's rules for 1-D, 2-D and batched (broadcast) operands.
+
+Forward mode is the product rule, ``ta @ b + a @ tb``: matmul is bilinear, and numpy's matmul already
+promotes 1-D operands and broadcasts batches the same way for the tangents as for the values.
+"""
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import unbroadcast
+from ._tangents import as_array
 
 __all__ = ["MatMul"]
 
@@ -44,3 +49,19 @@ class MatMul(Function):
         if nb:
             gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return ga, gb
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        if ta is None:
+            if tb is None:
+                return np.zeros(_product_shape(a, b), np.result_type(a, b))
+            return as_array(np.matmul(a, tb))
+        r = np.matmul(ta, b)
+        return as_array(r if tb is None else r + np.matmul(a, tb))
+
+
+def _product_shape(a, b):
+    """The shape of a @ b: broadcast batch axes, then a's rows (none if 1-D) and b's columns (none if 1-D)."""
+    sa, sb = np.shape(a), np.shape(b)
+    return np.broadcast_shapes(sa[:-2], sb[:-2]) + sa[-2:-1] + (sb[-1:] if len(sb) > 1 else ())
