@@ -1,12 +1,14 @@
 """Ops that move, copy or select elements without arithmetic: reshape, transpose, expand, squeeze,
 unsqueeze, concatenate, stack, pad and indexing. Each backward puts the gradient back where the element
-came from (for indexing, repeated indices accumulate, as ``np.add.at``).
+came from (for indexing, repeated indices accumulate, as ``np.add.at``). These ops are linear, so forward
+mode applies the op itself to the tangent (zeros where the output holds padding or a constant's elements).
 """
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axes, normalize_axis, unbroadcast
+from ._tangents import fit
 
 __all__ = ["Reshape", "Transpose", "Expand", "Squeeze", "Unsqueeze", "Concatenate", "Stack", "Pad",
            "GetItem"]
@@ -19,15 +21,30 @@ class Reshape(Function):
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         try:
-            return x.reshape(shape)
+            ctx.out = out = x.reshape(shape)
         except (ValueError, TypeError):
             raise ValueError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape!r}"
             ) from None
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _reshaped(t, ctx.out)
+
+
+def _zero(out):
+    """The tangent of ``out`` when its input had none."""
+    return np.zeros(out.shape, out.dtype)
+
+
+def _reshaped(t, out):
+    """The tangent t in the shape of ``out`` (reshape, squeeze, unsqueeze: the same elements, regrouped)."""
+    return _zero(out) if t is None else fit(t.reshape(out.shape), out.shape, out.dtype)
 
 
 class Transpose(Function):
@@ -44,11 +61,17 @@ class Transpose(Function):
                                  f"of shape {x.shape}")
             axes = norm
         ctx.axes = axes
-        return x.transpose(axes)
+        ctx.out = out = x.transpose(axes)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g.transpose(np.argsort(ctx.axes))
+
+    @staticmethod
+    def jvp(ctx, t):
+        out = ctx.out
+        return _zero(out) if t is None else fit(t.transpose(ctx.axes), out.shape, out.dtype)
 
 
 class Expand(Function):
@@ -66,11 +89,20 @@ class Expand(Function):
         except (ValueError, TypeError):
             raise ValueError(f"expand: cannot broadcast a tensor of shape {x.shape} to {shape}") from None
         ctx.in_shape = x.shape
+        ctx.out = out
         return out
 
     @staticmethod
     def backward(ctx, g):
         return unbroadcast(g, ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, t):
+        out = ctx.out
+        if t is None:
+            return _zero(out)
+        # A read-only broadcast view, as the output's own data: every copy of an element moves with it.
+        return np.broadcast_to(fit(t, ctx.in_shape, out.dtype), out.shape)
 
 
 class Squeeze(Function):
@@ -80,17 +112,24 @@ class Squeeze(Function):
     def forward(ctx, x, axis=None):
         ctx.in_shape = x.shape
         if axis is None:
-            return x.reshape(tuple(n for n in x.shape if n != 1))
-        axes = normalize_axes(axis, x.ndim, x.shape, "squeeze")
-        for a in axes:
-            if x.shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1, in a tensor of shape "
-                                 f"{x.shape}")
-        return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+            shape = tuple(n for n in x.shape if n != 1)
+        else:
+            axes = normalize_axes(axis, x.ndim, x.shape, "squeeze")
+            for a in axes:
+                if x.shape[a] != 1:
+                    raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1, in a tensor of shape "
+                                     f"{x.shape}")
+            shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        ctx.out = out = x.reshape(shape)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _reshaped(t, ctx.out)
 
 
 class Unsqueeze(Function):
@@ -100,11 +139,16 @@ class Unsqueeze(Function):
     def forward(ctx, x, axis):
         ctx.in_shape = x.shape
         a = normalize_axis(axis, x.ndim + 1, x.shape, "unsqueeze")
-        return x.reshape(x.shape[:a] + (1,) + x.shape[a:])
+        ctx.out = out = x.reshape(x.shape[:a] + (1,) + x.shape[a:])
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _reshaped(t, ctx.out)
 
 
 def _check_same_shapes(xs, axis, what, skip_axis):
@@ -133,12 +177,23 @@ class Concatenate(Function):
         shapes = _check_same_shapes(xs, a, "concatenate", a)
         ctx.axis = a
         ctx.splits = np.cumsum([s[a] for s in shapes])[:-1]
-        return np.concatenate(xs, axis=a)
+        ctx.out = out = np.concatenate(xs, axis=a)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         parts = np.split(g, ctx.splits, axis=ctx.axis)
         return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+
+    @staticmethod
+    def jvp(ctx, *ts):
+        out = ctx.out
+        if all(t is not None for t in ts):
+            return fit(np.concatenate(ts, axis=ctx.axis), out.shape, out.dtype)
+        r = np.empty(out.shape, out.dtype)
+        for part, t in zip(np.split(r, ctx.splits, axis=ctx.axis), ts):  # views into r
+            part[...] = 0 if t is None else t
+        return r
 
 
 class Stack(Function):
@@ -152,12 +207,24 @@ class Stack(Function):
         a = normalize_axis(axis, xs[0].ndim + 1, xs[0].shape, "stack")
         _check_same_shapes(xs, a, "stack", None)
         ctx.axis = a
-        return np.stack(xs, axis=a)
+        ctx.out = out = np.stack(xs, axis=a)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         gm = np.moveaxis(g, ctx.axis, 0)
         return tuple(gm[i] if need else None for i, need in enumerate(ctx.needs_input_grad))
+
+    @staticmethod
+    def jvp(ctx, *ts):
+        out = ctx.out
+        if all(t is not None for t in ts):
+            return fit(np.stack(ts, axis=ctx.axis), out.shape, out.dtype)
+        r = np.empty(out.shape, out.dtype)
+        rm = np.moveaxis(r, ctx.axis, 0)  # a view: rm[i] is input i's slot
+        for i, t in enumerate(ts):
+            rm[i] = 0 if t is None else t
+        return r
 
 
 def _pad_widths(pad_width, shape):
@@ -182,11 +249,19 @@ class Pad(Function):
     def forward(ctx, x, pad_width, value=0.0):
         widths = _pad_widths(pad_width, x.shape)
         ctx.window = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
+        ctx.out = out = np.pad(x, widths, mode="constant", constant_values=value)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         return g[ctx.window]
+
+    @staticmethod
+    def jvp(ctx, t):
+        r = _zero(ctx.out)  # the padding is a constant: tangent 0
+        if t is not None:
+            r[ctx.window] = t
+        return r
 
 
 _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
@@ -212,7 +287,7 @@ class GetItem(Function):
             out = x[index]
         except IndexError as e:
             raise IndexError(f"{e} (indexing a tensor of shape {x.shape} with {index!r})") from None
-        ctx.in_shape, ctx.index, ctx.basic = x.shape, index, _is_basic(index)
+        ctx.in_shape, ctx.index, ctx.basic, ctx.out = x.shape, index, _is_basic(index), out
         return out
 
     @staticmethod
@@ -223,3 +298,9 @@ class GetItem(Function):
         else:
             np.add.at(grad, ctx.index, g)
         return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        # The transpose of backward's scatter is a gather: a repeated index copies its element's tangent.
+        out = ctx.out
+        return _zero(out) if t is None else fit(t[ctx.index], out.shape, out.dtype)
