@@ -7,6 +7,7 @@ with its own backward; as one op the backward writes -g / N straight into the N 
 import numpy as np
 
 from ..function import Function
+from ._tangents import fit
 
 __all__ = ["NLLLoss"]
 
@@ -40,7 +41,7 @@ class NLLLoss(Function):
             raise ValueError(f"nll_loss: input must be (N, C) log-probabilities, got shape {logp.shape}")
         n, classes = logp.shape
         index = (np.arange(n), _targets(target, n, classes))
-        ctx.index, ctx.shape, ctx.reduction = index, logp.shape, reduction
+        ctx.index, ctx.shape, ctx.reduction, ctx.dtype = index, logp.shape, reduction, logp.dtype
         picked = logp[index]
         if reduction == "none":
             return -picked
@@ -55,3 +56,17 @@ class NLLLoss(Function):
             g = g / g.dtype.type(n)
         grad[ctx.index] = -g  # one entry per row: plain assignment, no accumulation needed
         return grad, None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        # Linear in logp: the loss of the tangent. The target (class indices) has no derivative.
+        n = ctx.shape[0]
+        shape = (n,) if ctx.reduction == "none" else ()
+        if t is None or (n == 0 and shape == ()):  # a loss over no samples is constant (0 or nan)
+            return np.zeros(shape, ctx.dtype)
+        picked = -t[ctx.index]
+        if ctx.reduction != "none":
+            picked = picked.sum()
+            if ctx.reduction == "mean":
+                picked = picked / picked.dtype.type(n)
+        return fit(picked, shape, ctx.dtype)
