@@ -1,9 +1,10 @@
 """Mutation check: does the parity suite catch deliberate mistakes in the engines' derivative rules?
 
 Each fault (a flipped sign, a dropped term, a wrong axis, a missing accumulation, a wrong tie rule...) is a
-one-line edit of an engine source file. For each fault, alone, this script copies the ``naivegrad`` package to
-a temporary folder, applies the edit there (the working tree is never touched: other people work in it), and
-runs a targeted subset of tests/parity against the copy (``PYTHONPATH`` = the copy). A fault is caught when
+one-line edit of an engine source file. For each fault, alone, this script copies the ``naivegrad`` package as
+committed (HEAD; ``--working-tree`` for the files on disk) to a temporary folder, applies the edit there (the
+working tree is never touched: other people work in it), and runs a targeted subset of tests/parity (the ops'
+tests and the DAG fuzzer) against the copy (``PYTHONPATH`` = the copy, hypothesis shrinking off). A fault is caught when
 those tests fail. Every fault must be caught; one that survives points at a missing test.
 
     PYTHONPATH=. python bench/mutation.py              # all faults, a table at the end
@@ -14,10 +15,12 @@ Exit status 0 when every fault is caught (and the unmutated copy passes the same
 """
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +90,7 @@ FAULTS = [
     Fault("tensor-div-denominator", "flipped sign", E, "-(q / b) * g", "(q / b) * g", "div"),
     Fault("tensor-pow-exponent-grad", "dropped factor", E, "out * np.log(a)", "np.log(a)", "pow"),
     Fault("tensor-relu-at-0", "wrong kink convention", E, "return g * (out > 0)", "return g * (out >= 0)", "relu"),
-    Fault("tensor-abs-negative", "dropped term", E, "        sign -= x < 0\n", "", "abs"),
+    Fault("tensor-abs-negative", "dropped term", E, "    sign -= x < 0\n", "", "abs"),
     Fault("tensor-maximum-tie", "wrong tie rule", E, "half = g * 0.5", "half = g", "maximum or minimum"),
     Fault("tensor-clip-bound", "wrong kink convention", E, "inside &= x >= lo", "inside &= x > lo", "clip"),
     Fault("tensor-where-swapped", "swapped operands", E, "ga = unbroadcast(np.where(c, g, zero), sa)",
@@ -98,10 +101,18 @@ FAULTS = [
           "max or min"),
     Fault("tensor-mean-count", "dropped factor", R, "_spread(ctx, g / g.dtype.type(ctx.count))", "_spread(ctx, g)",
           "mean"),
-    Fault("tensor-logsumexp", "dropped term", R, "np.exp(x - out)", "np.exp(x)", "logsumexp"),
-    Fault("tensor-softmax", "dropped factor", A, "(g - (g * out).sum(axis=ctx.axis, keepdims=True))",
-          "(g - g.sum(axis=ctx.axis, keepdims=True))", "softmax"),
-    Fault("tensor-logsoftmax", "dropped exp", A, "g - np.exp(out) * g.sum", "g - out * g.sum", "logsoftmax"),
+    Fault("tensor-logsumexp", "dropped term", R, "return g.reshape(ctx.kept_shape) * np.exp(x - out)",
+          "return g.reshape(ctx.kept_shape) * np.exp(x)", "logsumexp"),
+    Fault("tensor-softmax", "dropped factor", A, "out * (g - _reduce(np.add, g * out, ctx.axis))",
+          "out * (g - _reduce(np.add, g, ctx.axis))", "softmax"),
+    Fault("tensor-logsoftmax", "dropped exp", A, "g - np.exp(out) * _reduce(np.add, g, ctx.axis)",
+          "g - out * _reduce(np.add, g, ctx.axis)", "logsoftmax"),
+    Fault("tensor-mul-jvp", "swapped operands (forward mode)", E, "None if ta is None else ta * b,",
+          "None if ta is None else ta * a,", "mul"),
+    Fault("tensor-div-jvp", "flipped sign (forward mode)", E, "None if tb is None else -(q / b) * tb",
+          "None if tb is None else (q / b) * tb", "div"),
+    Fault("tensor-nll-mean", "dropped factor", "naivegrad/tensor/ops/loss.py", "g = g / g.dtype.type(n)", "g = g",
+          "nll_loss or cross_entropy"),
     Fault("tensor-matmul-square", "missing transpose", L, "(np.matmul(g, b.T) if na else None)",
           "(np.matmul(g, b.T if b.shape[0] != b.shape[1] else b) if na else None)", "matmul"),
     Fault("tensor-transpose-inverse", "wrong axes", M, "g.transpose(np.argsort(ctx.axes))", "g.transpose(ctx.axes)",
@@ -125,9 +136,30 @@ FAULTS = [
 ]
 
 
-def copy_package(dest):
-    shutil.copytree(os.path.join(ROOT, "naivegrad"), os.path.join(dest, "naivegrad"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def copy_package(dest, working_tree=False):
+    """The ``naivegrad`` package into ``dest``: as committed (HEAD), or as it is on disk (``working_tree``).
+
+    HEAD by default: others edit the engines while this runs, and a half-saved file would make a fault look
+    caught (or survive) for the wrong reason."""
+    if working_tree:
+        shutil.copytree(os.path.join(ROOT, "naivegrad"), os.path.join(dest, "naivegrad"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return
+    archive = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", "HEAD", "naivegrad"],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        try:
+            tar.extractall(dest, filter="data")
+        except TypeError:  # Python before 3.11.4: no extraction filters (our own archive: trusted)
+            tar.extractall(dest)
+
+
+def _source(path, working_tree=False):
+    if working_tree:
+        with open(os.path.join(ROOT, path)) as f:
+            return f.read()
+    return subprocess.run(["git", "-C", ROOT, "show", f"HEAD:{path}"], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def apply(fault, dest):
@@ -143,14 +175,9 @@ def apply(fault, dest):
         f.write(text.replace(fault.old, fault.new))
 
 
-def stale(faults=FAULTS):
-    """Faults whose text no longer occurs exactly once in the working tree's sources."""
-    out = []
-    for fault in faults:
-        with open(os.path.join(ROOT, fault.path)) as f:
-            if f.read().count(fault.old) != 1:
-                out.append(fault.name)
-    return out
+def stale(faults=FAULTS, working_tree=False):
+    """Faults whose text no longer occurs exactly once in the engine sources (HEAD, or the working tree)."""
+    return [f.name for f in faults if _source(f.path, working_tree).count(f.old) != 1]
 
 
 def run_tests(dest, ops, extra=()):
@@ -173,10 +200,10 @@ def check_copy_is_used(dest):
         raise RuntimeError(f"the test run imports naivegrad from {out}, not from the copy in {dest}")
 
 
-def run_fault(fault, extra=()):
+def run_fault(fault, extra=(), working_tree=False):
     """(status, seconds, detail): status is "caught", "SURVIVED" or "error"."""
     with tempfile.TemporaryDirectory(prefix="naivegrad-mutant-") as dest:
-        copy_package(dest)
+        copy_package(dest, working_tree)
         try:
             apply(fault, dest)
         except ValueError as e:
@@ -190,10 +217,10 @@ def run_fault(fault, extra=()):
     return "error", seconds, f"pytest exit code {code}: {last}"
 
 
-def baseline(ops, extra=()):
+def baseline(ops, extra=(), working_tree=False):
     """The same targeted tests on an unmutated copy: they must pass, or a 'caught' means nothing."""
     with tempfile.TemporaryDirectory(prefix="naivegrad-baseline-") as dest:
-        copy_package(dest)
+        copy_package(dest, working_tree)
         check_copy_is_used(dest)
         return run_tests(dest, ops, extra)
 
@@ -205,6 +232,8 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the faults and exit")
     parser.add_argument("--seed", default=None, help="hypothesis seed for the test runs (default: random)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--working-tree", action="store_true",
+                        help="mutate the package as it is on disk (default: as committed, HEAD)")
     args = parser.parse_args(argv)
     faults = [f for f in FAULTS if args.k in f.name]
     if args.list:
@@ -213,12 +242,13 @@ def main(argv=None):
         return 0
     extra = () if args.seed is None else (f"--hypothesis-seed={args.seed}",)
     ops = " or ".join(sorted({f.ops for f in faults}))
-    code, seconds, last = baseline(ops, extra)
+    wt = args.working_tree
+    code, seconds, last = baseline(ops, extra, wt)
     print(f"baseline (no fault), targeted tests: {'pass' if code == 0 else 'FAIL'} in {seconds:.0f} s: {last}")
     if code != 0:
         return 1
     with ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:
-        results = list(pool.map(lambda f: (f, run_fault(f, extra)), faults))
+        results = list(pool.map(lambda f: (f, run_fault(f, extra, wt)), faults))
     caught = sum(1 for _, (status, _, _) in results if status == "caught")
     if args.markdown:
         print("\n| fault | kind | file | result | time |\n| --- | --- | --- | --- | --- |")

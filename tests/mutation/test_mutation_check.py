@@ -37,17 +37,18 @@ def test_there_are_at_least_twenty_faults_of_many_kinds_in_both_engines():
 
 def test_a_fault_is_applied_to_a_copy_and_the_working_tree_stays_as_it_was(tmp_path):
     path = "naivegrad/scalar/value.py"
+    committed = mutation._source(path)  # the copy is made from HEAD
     with open(os.path.join(ROOT, path)) as f:
-        before = f.read()
-    line = next(line for line in before.splitlines() if line.strip() and before.count(line) == 1)
+        on_disk = f.read()
+    line = next(line for line in committed.splitlines() if line.strip() and committed.count(line) == 1)
     fault = mutation.Fault("demo", "test", path, line, line + "  # mutated", "add")
     mutation.copy_package(str(tmp_path))
     mutation.apply(fault, str(tmp_path))
     with open(os.path.join(tmp_path, fault.path)) as f:
         mutated = f.read()
     with open(os.path.join(ROOT, fault.path)) as f:
-        assert f.read() == before
-    assert fault.new in mutated and mutated == before.replace(fault.old, fault.new)
+        assert f.read() == on_disk
+    assert mutated == committed.replace(fault.old, fault.new)
     mutation.check_copy_is_used(str(tmp_path))
 
 
