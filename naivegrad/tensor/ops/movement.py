@@ -231,7 +231,9 @@ def _pad_widths(pad_width, shape):
     """numpy's pad_width forms (n, (before, after), or one pair per axis) as a list of (before, after)."""
     try:
         w = np.asarray(pad_width)
-        if w.dtype.kind not in "iu" and not (w.size == 0 and not shape):
+        if not shape and w.size == 0:
+            return []  # a 0-d tensor padded by (): nothing to pad
+        if w.dtype.kind not in "iu":
             raise TypeError
         w = np.broadcast_to(w, (len(shape), 2))
     except (TypeError, ValueError):
@@ -249,7 +251,8 @@ class Pad(Function):
     def forward(ctx, x, pad_width, value=0.0):
         widths = _pad_widths(pad_width, x.shape)
         ctx.window = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
-        ctx.out = out = np.pad(x, widths, mode="constant", constant_values=value)
+        # a 0-d tensor has no axis to pad: it is returned as it is, as np.pad of a 0-d array does
+        ctx.out = out = np.pad(x, widths, mode="constant", constant_values=value) if x.ndim else x.copy()
         return out
 
     @staticmethod
