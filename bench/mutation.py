@@ -183,12 +183,14 @@ def stale(faults=FAULTS, working_tree=False):
 def run_tests(dest, ops, extra=()):
     """Run the targeted parity tests against the package in ``dest``: (pytest exit code, seconds, last line)."""
     env = dict(os.environ, PYTHONPATH=dest, PYTHONDONTWRITEBYTECODE="1", NAIVEGRAD_NO_SHRINK="1")
-    cmd = [sys.executable, "-m", "pytest", *[os.path.join(ROOT, t) for t in OPS_TESTS], "-x", "-q", "--no-header",
+    cmd = [sys.executable, "-m", "pytest", *[os.path.join(ROOT, t) for t in OPS_TESTS], "-x", "-q", "-rf", "--no-header",
            "-p", "no:cacheprovider", "-k", f"({ops}) or {FUZZ}", "--rootdir", ROOT, *extra]
     start = time.time()
     proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    return proc.returncode, time.time() - start, lines[-1] if lines else proc.stderr.strip()[-200:]
+    failed = [line.split()[1].split("::", 1)[-1] for line in lines if line.startswith("FAILED ")]
+    last = lines[-1] if lines else proc.stderr.strip()[-200:]
+    return proc.returncode, time.time() - start, failed[0] if failed else last
 
 
 def check_copy_is_used(dest):
@@ -251,9 +253,9 @@ def main(argv=None):
         results = list(pool.map(lambda f: (f, run_fault(f, extra, wt)), faults))
     caught = sum(1 for _, (status, _, _) in results if status == "caught")
     if args.markdown:
-        print("\n| fault | kind | file | result | time |\n| --- | --- | --- | --- | --- |")
-        for f, (status, seconds, _) in results:
-            print(f"| {f.name} | {f.kind} | {f.path.replace('naivegrad/', '')} | {status} | {seconds:.0f} s |")
+        print("\n| fault | kind | file | result | first failing test |\n| --- | --- | --- | --- | --- |")
+        for f, (status, seconds, detail) in results:
+            print(f"| {f.name} | {f.kind} | {f.path.replace('naivegrad/', '')} | {status} | `{detail}` |")
     else:
         for f, (status, seconds, detail) in results:
             print(f"{status:9} {f.name:28} {f.kind:38} {seconds:5.1f} s  {detail[:90]}")

@@ -5,8 +5,7 @@ The registry's samplers (shapes, params) and the harness call ``draw.integers(lo
 ``HypothesisDraw(data)`` answers through hypothesis (tests: shrinking, ``--deep``), ``RandomDraw(seed)``
 through numpy (quick sampling without hypothesis). Shape helpers built on these live here too.
 
->>> d = RandomDraw(0); op = naivegrad.registry.get("add"); op.shapes(d)
-((2, 1), (3,))
+>>> shapes = registry.get("add").shapes(RandomDraw(0))      # two shapes that broadcast together
 """
 
 import functools
