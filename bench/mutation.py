@@ -123,7 +123,8 @@ FAULTS = [
           "grad[ctx.index] = g", "getitem"),
     Fault("tensor-pad-window", "wrong offset", M, "slice(b, b + n) for (b, _), n", "slice(0, n) for (b, _), n", "pad"),
     Fault("tensor-accumulate", "missing accumulation (shared tensors)", T,
-          "p.grad = p.grad + pg\n                if not retain_graph:", "p.grad = pg\n                if not retain_graph:",
+          "p.grad = p.grad + pg\n                if not retain_graph:",
+          "p.grad = pg\n                if not retain_graph:",
           "mul or add"),
     Fault("conv-col2im-accumulate", "missing accumulation (col2im)", C,
           "grad[:, :, rows, columns] += cols[:, :, i, j]", "grad[:, :, rows, columns] = cols[:, :, i, j]",
@@ -183,8 +184,8 @@ def stale(faults=FAULTS, working_tree=False):
 def run_tests(dest, ops, extra=()):
     """Run the targeted parity tests against the package in ``dest``: (pytest exit code, seconds, last line)."""
     env = dict(os.environ, PYTHONPATH=dest, PYTHONDONTWRITEBYTECODE="1", NAIVEGRAD_NO_SHRINK="1")
-    cmd = [sys.executable, "-m", "pytest", *[os.path.join(ROOT, t) for t in OPS_TESTS], "-x", "-q", "-rf", "--no-header",
-           "-p", "no:cacheprovider", "-k", f"({ops}) or {FUZZ}", "--rootdir", ROOT, *extra]
+    cmd = [sys.executable, "-m", "pytest", *[os.path.join(ROOT, t) for t in OPS_TESTS], "-x", "-q", "-rf",
+           "--no-header", "-p", "no:cacheprovider", "-k", f"({ops}) or {FUZZ}", "--rootdir", ROOT, *extra]
     start = time.time()
     proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]

@@ -161,7 +161,9 @@ def _torch_pad(x, pad_width, pairs, value):
 
 
 def _pad_ref(x, pad_width, pairs, value):
-    return np.pad(x, list(pairs) if pairs else 0, mode="constant", constant_values=value)
+    if x.ndim == 0:
+        return x  # no axis to pad (np.pad on a 0-d object array nests it in another array)
+    return np.pad(x, list(pairs), mode="constant", constant_values=value)
 
 
 # ---------------------------------------------------------------------------------------------- indexing
@@ -296,8 +298,7 @@ OPS = [
        reference=lambda x, axis: np.expand_dims(x, axis),
        tensor_forms={"unsqueeze": lambda x, axis: x.unsqueeze(axis)},
        functions=("unsqueeze",), torch=lambda x, axis: x.unsqueeze(axis), source="{0}.unsqueeze({axis})"),
-    # 0-d tensors are left out: Tensor.pad raises on them where np.pad returns them as they are (a test says so).
-    Op(name="pad", arity=1, shapes=lambda d: (shape(d, min_dims=1),), params=_pad_params, reference=_pad_ref,
+    Op(name="pad", arity=1, shapes=_shape, params=_pad_params, reference=_pad_ref,
        tensor_forms={"pad": lambda x, pad_width, pairs, value: x.pad(pad_width, value)},
        functions=("pad",), source="{0}.pad({pad_width}, {value})", torch=_torch_pad),
     Op(name="getitem", arity=1, shapes=lambda d: (shape(d, 0, 3, 0, 4),), params=_index_params,

@@ -113,14 +113,11 @@ def test_transpose_of_two_axes_swaps_them_on_a_matrix_too():
     np.testing.assert_array_equal(t.transpose(1, 0).data, t.data.T)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "Tensor.pad on a 0-d tensor raises numpy's TypeError '`pad_width` must be of integral type': _pad_widths "
-    "broadcasts the width to shape (0, 2) and Pad.forward hands np.pad the empty list [], which numpy reads as "
-    "a float array; np.pad(np.float64(2.0), 1) returns the 0-d array unchanged (and torch pads a 0-d tensor by "
-    "()). The registry's pad op draws 1-D and larger tensors until this is fixed"))
 def test_padding_a_0d_tensor_returns_it_unchanged_like_numpy():
-    t = Tensor(np.float64(2.0))
-    out = t.pad(1)
-    assert out.shape == () and out.item() == 2.0
-    out.backward()
-    assert t.grad == 1.0
+    """Found by the registry's pad op: a 0-d tensor used to make np.pad raise (its widths became [])."""
+    for width in (1, (1, 2), ()):
+        t = Tensor(np.float64(2.0))
+        out = t.pad(width)
+        assert out.shape == () and out.item() == 2.0
+        out.backward()
+        assert t.grad == 1.0
