@@ -7,9 +7,10 @@ directly, never through pyplot, so no window opens and no global backend is swit
 
 import io
 import os
-import tempfile
 
 import numpy as np
+
+from ._atomic import atomic_write
 
 __all__ = ["PlotUnavailable", "require_matplotlib", "plot_points", "plot_digits", "INSTALL_HINT"]
 
@@ -36,20 +37,8 @@ def _save_png(fig, canvas_cls, path):
     canvas_cls(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".naivegrad-plot-", suffix=".png.tmp", dir=folder)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path) as f:
+        f.write(buf.getvalue())
     return path
 
 

@@ -7,10 +7,11 @@ is ``urllib.request.urlopen``, looked up at call time, so tests can replace it w
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 
 from tqdm import tqdm
+
+from .._atomic import atomic_write
 
 __all__ = ["download", "md5sum", "ChecksumError", "TIMEOUT"]
 
@@ -39,38 +40,26 @@ def download(url, path, md5=None, size=None, *, timeout=TIMEOUT, progress=True):
 
     Example: ``download(url, "cache/file.gz", md5="9fb6...", size=1648877)`` returns the path it wrote.
     """
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    try:
+    name = os.path.basename(os.fspath(path))
+    # atomic_write removes the partial file on any error, a Ctrl-C mid-download and a bad checksum included.
+    with atomic_write(path, suffix=".part") as out, urllib.request.urlopen(url, timeout=timeout) as response:
         h = hashlib.md5()
         received = 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
-            total = size if size is not None else (int(length) if length and length.isdigit() else None)
-            # disable=None: tqdm shows the bar on a terminal and stays quiet in logs and under pytest.
-            with tqdm(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
-                      leave=False, disable=None if progress else True) as bar:
-                while True:
-                    chunk = response.read(_CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
+        length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+        total = size if size is not None else (int(length) if length and length.isdigit() else None)
+        # disable=None: tqdm shows the bar on a terminal and stays quiet in logs and under pytest.
+        with tqdm(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
+                  leave=False, disable=None if progress else True) as bar:
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                h.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
         if size is not None and received != size:
             raise ChecksumError(f"received {received} bytes, expected {size}")
         if md5 is not None and h.hexdigest() != md5:
             raise ChecksumError(f"md5 {h.hexdigest()}, expected {md5}")
-        os.replace(tmp, path)
-    except BaseException:
-        # BaseException: a Ctrl-C mid-download must not leave a .part file behind either.
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return path

@@ -1,12 +1,13 @@
 """Checkpoints as ``.npz`` files, written atomically: an interrupted save never damages an existing file."""
 
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 
 import numpy as np
 from numpy.lib.npyio import NpzFile
+
+from .._atomic import atomic_write
 
 __all__ = ["save", "load", "atomic_savez"]
 
@@ -16,21 +17,8 @@ def atomic_savez(path, arrays):
 
     Readers see either the old file or the complete new one, never a partial write.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".naivegrad-", suffix=".npz.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def save(obj, path):

@@ -6,10 +6,11 @@ program; the DOT text needs neither, and any Graphviz viewer opens it.
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from .dot import to_dot
+
+from .._atomic import atomic_write
 
 __all__ = ["draw", "GraphvizNotInstalled"]
 
@@ -79,22 +80,5 @@ def render(text, fmt):
 
 def _write_atomically(path, data):
     """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except OSError:
-        mode = 0o644  # mkstemp's 0o600 would make a picture only its owner can open
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path) as f:
+        f.write(data)
