@@ -124,7 +124,7 @@ def test_tangents_flow_under_no_grad_and_leave_reverse_mode_alone(name):
     plain.backward(u)
     for x, y in zip(xs, ys):
         np.testing.assert_array_equal(x.grad, y.grad)
-        # and the transpose identity <u, J v> == <J^T u, v>, v being the inputs' tangents
+    # The transpose identity <u, J v> == <J^T u, v>, v being the inputs' tangents.
     lhs = float(np.sum(u * with_graph.tangent))
     rhs = sum(float(np.sum(x.grad * x.tangent)) for x in xs)
     assert np.isclose(lhs, rhs, rtol=1e-11, atol=1e-11), (name, lhs, rhs)
@@ -361,7 +361,7 @@ def test_constant_parts_of_joins_and_padding_get_zero_tangents():
     c = Tensor(rng.standard_normal((2, 3)), requires_grad=False)
     cat = concatenate([c, x, c], axis=1)
     np.testing.assert_array_equal(cat.tangent, np.concatenate([0 * c.data, x.tangent, 0 * c.data], axis=1))
-    st_ = stack([c, x], axis=1)
-    np.testing.assert_array_equal(st_.tangent, np.stack([0 * c.data, x.tangent], axis=1))
+    joined = stack([c, x], axis=1)
+    np.testing.assert_array_equal(joined.tangent, np.stack([0 * c.data, x.tangent], axis=1))
     pad = x.pad(((1, 2), (0, 1)), value=7.0)  # the padding value is a constant too
     np.testing.assert_array_equal(pad.tangent, np.pad(x.tangent, ((1, 2), (0, 1))))

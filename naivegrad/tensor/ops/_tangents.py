@@ -25,11 +25,3 @@ def as_array(t):
     """``t`` as an ndarray: arithmetic on 0-d arrays gives numpy scalars, tangents are arrays as data is."""
     return t if type(t) is _ndarray else np.asarray(t)
 
-
-def total(terms):
-    """The sum of the non-None terms, or None when there are none (every tangent was zero)."""
-    out = None
-    for t in terms:
-        if t is not None:
-            out = t if out is None else out + t
-    return out
