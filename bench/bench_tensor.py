@@ -192,8 +192,8 @@ def bench_op_overhead_torch(benchmark):
 
 
 # ---------------------------------------------------------------------------------------------- as a script
-def _median_times(fns, rounds, inner):
-    """Median seconds per call of each fn, measured in interleaved rounds (load spikes hit all alike)."""
+def _interleaved_times(fns, rounds, inner):
+    """(median, min) seconds per call of each fn, from interleaved rounds (load spikes hit all alike)."""
     times = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
@@ -201,10 +201,18 @@ def _median_times(fns, rounds, inner):
             for _ in range(inner):
                 f()
             times[k].append((time.perf_counter() - t) / inner)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return {k: (float(np.median(v)), min(v)) for k, v in times.items()}
 
 
-def main():
+def _ratios(t, which):
+    r = f"naivegrad/numpy {t['naivegrad'][which] / t['numpy'][which]:.2f}"
+    if "torch" in t:
+        r += f", naivegrad/torch {t['naivegrad'][which] / t['torch'][which]:.2f}"
+    return r
+
+
+def main(rounds=40):
+    """Print the step times (median and min of interleaved rounds) and the ratios the targets are about."""
     try:
         import torch  # noqa: F401
         engines = list(ENGINES)
@@ -215,20 +223,18 @@ def main():
         for m in models.values():
             for _ in range(5):
                 m.step()
-        t = _median_times({e: m.step for e, m in models.items()}, rounds=30, inner=10 if batch == 16 else 3)
-        line = ", ".join(f"{e} {t[e] * 1e6:7.1f} us" for e in engines)
-        ratios = f"naivegrad/numpy {t['naivegrad'] / t['numpy']:.2f}"
-        if "torch" in t:
-            ratios += f", naivegrad/torch {t['naivegrad'] / t['torch']:.2f}"
-        print(f"MNIST MLP step, batch {batch:3d}: {line}  ->  {ratios}")
+        t = _interleaved_times({e: m.step for e, m in models.items()}, rounds, inner=10 if batch == 16 else 3)
+        line = ", ".join(f"{e} {t[e][0] * 1e6:.0f} us (min {t[e][1] * 1e6:.0f})" for e in engines)
+        print(f"MNIST MLP step, batch {batch}: {line}")
+        print(f"    ratios of medians: {_ratios(t, 0)};  of minima: {_ratios(t, 1)}")
     fns = {"naivegrad": lambda: naivegrad_chain(Tensor(np.ones((4, 4), np.float32)))}
     if "torch" in engines:
         import torch
 
         fns["torch"] = lambda: torch_chain(torch.ones((4, 4), requires_grad=True))
-    t = _median_times(fns, rounds=15, inner=1)
-    print("op overhead (forward + backward, per op): " +
-          ", ".join(f"{k} {v / CHAIN * 1e6:.2f} us" for k, v in t.items()))
+    t = _interleaved_times(fns, rounds, inner=1)
+    print("op overhead, forward + backward per op (chain of 1,000): " +
+          ", ".join(f"{k} {v[0] / CHAIN * 1e6:.2f} us (min {v[1] / CHAIN * 1e6:.2f})" for k, v in t.items()))
 
 
 if __name__ == "__main__":
