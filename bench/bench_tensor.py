@@ -11,9 +11,14 @@ so small that the time is the engine's bookkeeping: what small models pay per op
 
 ``python bench/bench_tensor.py`` prints the same comparisons as medians of interleaved runs (steadier on
 a busy machine than separate groups); ``pytest bench --benchmark-disable`` runs everything once.
+
+Threads: PyTorch gets 2 (``NAIVEGRAD_BENCH_TORCH_THREADS`` overrides); numpy's OpenBLAS uses its default
+(``OPENBLAS_NUM_THREADS``). On a machine whose cores are busy with other work, a 2-thread BLAS call waits
+for a second core (milliseconds): compare single-threaded there (both variables set to 1).
 """
 
 import gc
+import os
 import time
 
 import numpy as np
@@ -24,6 +29,7 @@ from naivegrad.tensor import Tensor, nll_loss
 BATCHES = [16, 128]
 LR = 0.01
 CHAIN = 1000
+TORCH_THREADS = int(os.environ.get("NAIVEGRAD_BENCH_TORCH_THREADS", "2"))
 
 
 # ---------------------------------------------------------------------------------------------- the data
@@ -39,11 +45,13 @@ def make_problem(batch, seed=0):
 
 # ---------------------------------------------------------------------------------------------- naivegrad
 class NaivegradMLP:
+    """The step as one writes it with naivegrad, in the seed's layout (weights (in, out), ``x @ w + b``, the
+    same BLAS calls as the numpy baseline), relu, logsoftmax, ``nll_loss``, p.data -= lr * p.grad."""
+
     def __init__(self, batch):
         x, y, weights = make_problem(batch)
         self.x = Tensor(x, requires_grad=False)
         self.y = y
-        self.rows = np.arange(batch)
         self.params = [Tensor(w.copy()) for w in weights]
 
     def step(self):
@@ -97,7 +105,7 @@ class TorchMLP:
     def __init__(self, batch):
         import torch
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(TORCH_THREADS)
         self.torch = torch
         x, y, weights = make_problem(batch)
         self.x = torch.from_numpy(x)
@@ -186,7 +194,7 @@ def bench_op_overhead_naivegrad(benchmark):
 @pytest.mark.benchmark(group="op-overhead-chain-1000")
 def bench_op_overhead_torch(benchmark):
     torch = pytest.importorskip("torch")
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     x = torch.ones((4, 4), requires_grad=True)
     benchmark(torch_chain, x)
 

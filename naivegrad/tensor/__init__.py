@@ -11,7 +11,7 @@
 
 from .tensor import (
     Tensor, zeros, ones, eye, randn, uniform, arange, where, maximum, minimum, concatenate, cat, stack,
-    nll_loss, cross_entropy,
+    nll_loss, cross_entropy, linear,
 )
 from .function import Function, Context
 from .shapes import unbroadcast
@@ -19,4 +19,4 @@ from .ops import REGISTRY
 
 __all__ = ["Tensor", "Function", "Context", "REGISTRY", "unbroadcast", "zeros", "ones", "eye", "randn",
            "uniform", "arange", "where", "maximum", "minimum", "concatenate", "cat", "stack", "nll_loss",
-           "cross_entropy"]
+           "cross_entropy", "linear"]

@@ -16,7 +16,7 @@ import numpy as np
 from ..grad_mode import _state as _grad_state
 
 __all__ = ["Tensor", "zeros", "ones", "eye", "randn", "uniform", "arange", "where", "maximum", "minimum",
-           "concatenate", "cat", "stack", "nll_loss", "cross_entropy"]
+           "concatenate", "cat", "stack", "nll_loss", "cross_entropy", "linear"]
 
 _new = object.__new__
 _float32 = np.dtype(np.float32)
@@ -735,6 +735,16 @@ def nll_loss(input, target, reduction="mean"):
     return NLLLoss.apply(_operand_tensor(input), target, reduction=reduction)
 
 
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias`` as one op, as ``torch.nn.functional.linear``: ``weight`` is
+    (out_features, in_features), ``input`` (..., in_features), ``bias`` (out_features,) or None.
+
+    >>> h = linear(x, w1, b1).relu()     # a dense layer: one node in the graph, not three
+    """
+    return Linear.apply(_operand_tensor(input), _operand_tensor(weight),
+                        None if bias is None else _operand_tensor(bias))
+
+
 def cross_entropy(input, target, reduction="mean"):
     """``nll_loss(input.logsoftmax(axis=1), target)``: the cross-entropy of logits (N, C) and classes (N,)."""
     return nll_loss(_operand_tensor(input).logsoftmax(axis=1), target, reduction)
@@ -757,7 +767,7 @@ from .ops.elementwise import (  # noqa: E402
     Tanh, Where,
 )
 from .ops.reduce import LogSumExp, Max, Mean, Min, Sum  # noqa: E402
-from .ops.linalg import MatMul  # noqa: E402
+from .ops.linalg import Linear, MatMul  # noqa: E402
 from .ops.loss import NLLLoss  # noqa: E402
 from .ops.activation import LogSoftmax, Softmax  # noqa: E402
 from .ops.movement import (  # noqa: E402

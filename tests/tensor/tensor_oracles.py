@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import naivegrad.scalar as scalar
 from naivegrad.scalar import Value
-from naivegrad.tensor import Tensor, concatenate, maximum, minimum, nll_loss, stack, where
+from naivegrad.tensor import Tensor, concatenate, linear, maximum, minimum, nll_loss, stack, where
 
 # ---------------------------------------------------------------------------------------------- strategies
 SHAPE = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
@@ -404,6 +404,30 @@ def _matmul_draw(data):
 
 
 SPECS.append(Spec("matmul", _matmul_draw, lambda a, b: a @ b, s_matmul, lambda a, b: a @ b, exact=False))
+
+
+def _linear_draw(data):
+    lead = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3), label="lead")
+    n_in, n_out = data.draw(st.integers(0, 4), label="in"), data.draw(st.integers(0, 4), label="out")
+    arrays = [data.draw(values(lead + (n_in,), -10, 10), label="x"),
+              data.draw(values((n_out, n_in), -10, 10), label="weight")]
+    if data.draw(st.booleans(), label="bias"):
+        arrays.append(data.draw(values((n_out,), -10, 10), label="bias"))
+    return arrays, {}
+
+
+def s_linear(X, W, B=None):
+    out = s_matmul(X, W.T) if X.ndim > 1 else s_matmul(X, W.T)
+    return out if B is None else obj_map(lambda a, b: a + b, out, B)
+
+
+def _torch_linear(x, w, b=None):
+    import torch
+
+    return torch.nn.functional.linear(x, w, b)
+
+
+SPECS.append(Spec("linear", _linear_draw, lambda *ts: linear(*ts), s_linear, _torch_linear, exact=False))
 
 
 # ---------------------------------------------------------------------------------------------- movement

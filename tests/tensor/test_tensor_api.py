@@ -107,6 +107,8 @@ def test_method_spellings_agree():
     (lambda x: nt.nll_loss(x, [0.5, 1]), TypeError, "integer class"),
     (lambda x: nt.nll_loss(x[0], [0]), ValueError, r"\(N, C\).*\(3,\)"),
     (lambda x: nt.cross_entropy(x, [0, 1], reduction="avg"), ValueError, "reduction"),
+    (lambda x: nt.linear(x, x.T), ValueError, r"input of shape \(2, 3\) .* weight of shape \(3, 2\)"),
+    (lambda x: nt.linear(x, x, x[0]), ValueError, r"bias of shape \(3,\) for weight of shape \(2, 3\)"),
 ])
 def test_bad_input_gets_a_clear_error(call, exc, words):
     x = Tensor(np.arange(6.0).reshape(2, 3))

@@ -1,8 +1,11 @@
-"""Matrix products: ``matmul`` with numpy's rules for 1-D, 2-D and batched (broadcast) operands.
+"""Matrix products: ``matmul`` with numpy's rules for 1-D, 2-D and batched (broadcast) operands, and
+``linear`` (x @ weight.T + bias, PyTorch's ``F.linear``): a layer as one op instead of three.
 
 Forward mode is the product rule, ``ta @ b + a @ tb``: matmul is bilinear, and numpy's matmul already
 promotes 1-D operands and broadcasts batches the same way for the tangents as for the values.
 """
+
+import math
 
 import numpy as np
 
@@ -10,7 +13,7 @@ from ..function import Function
 from ..shapes import unbroadcast
 from ._tangents import as_array
 
-__all__ = ["MatMul"]
+__all__ = ["MatMul", "Linear"]
 
 
 class MatMul(Function):
@@ -65,3 +68,51 @@ def _product_shape(a, b):
     """The shape of a @ b: broadcast batch axes, then a's rows (none if 1-D) and b's columns (none if 1-D)."""
     sa, sb = np.shape(a), np.shape(b)
     return np.broadcast_shapes(sa[:-2], sb[:-2]) + sa[-2:-1] + (sb[-1:] if len(sb) > 1 else ())
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` for ``x`` of shape (..., in), ``weight`` (out, in) and ``bias`` (out,) or None,
+    as ``torch.nn.functional.linear``. One op: the bias is added in place into the fresh product, and the
+    backward is the two matrix products and a column sum, with no transpose or broadcast nodes around it."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+                             f"(the weight is (out_features, in_features), the input (..., in_features))")
+        if bias is not None and np.shape(bias) != weight.shape[:1]:
+            raise ValueError(f"linear: bias of shape {np.shape(bias)} for weight of shape {weight.shape} "
+                             f"(it must be (out_features,))")
+        x2 = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+        out = np.matmul(x2, weight.T)
+        if bias is not None:
+            if np.result_type(out, bias) == out.dtype:
+                out += bias  # out is ours: no second array for the sum
+            else:
+                out = out + bias  # a wider bias widens the result, as x @ w.T + b would
+        ctx.save_for_backward(x2, weight)
+        ctx.x_shape = x.shape
+        return out if x.ndim == 2 else out.reshape(x.shape[:-1] + weight.shape[:1])
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = g if g.ndim == 2 else g.reshape(x2.shape[0], weight.shape[0])
+        gx = np.matmul(g2, weight).reshape(ctx.x_shape) if nx else None
+        gw = np.matmul(g2.T, x2) if nw else None
+        gb = g2.sum(axis=0) if nb else None
+        return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb):
+        x2, weight = ctx.saved_tensors
+        out_shape = ctx.x_shape[:-1] + weight.shape[:1]
+        r = np.zeros((x2.shape[0], weight.shape[0]), np.result_type(x2, weight))
+        if tx is not None:
+            r += np.matmul(tx.reshape(x2.shape), weight.T)
+        if tw is not None:
+            r += np.matmul(x2, tw.T)
+        if tb is not None:
+            r += tb
+        return r.reshape(out_shape)
