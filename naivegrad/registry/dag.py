@@ -135,7 +135,7 @@ def draw_dag(draw, min_nodes=10, max_nodes=200, ops=None):
     target = draw.integers(min_nodes, max_nodes)
     pool = sorted(FUZZ_OPS if ops is None else ops)
     attempts = 0
-    while len(nodes) - k < target and attempts < 4 * target:
+    while len(nodes) - k < target and attempts < 8 * target + 20:  # rejected draws do not count
         attempts += 1
         name = draw.sampled_from(pool)
         op = get(name)

@@ -80,9 +80,13 @@ def _avg_method(x, kernel_size, stride, padding, count_include_pad):
 
 
 def _torch_conv(x, w, b=None, **p):
+    import warnings
+
     import torch.nn.functional as F
 
-    return F.conv2d(x, w, b, **p)
+    with warnings.catch_warnings():  # padding="same" with an even kernel: torch warns that it copies the input
+        warnings.simplefilter("ignore", UserWarning)
+        return F.conv2d(x, w, b, **p)
 
 
 def _torch_pool(name):

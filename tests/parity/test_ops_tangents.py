@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from naivegrad import registry
 from naivegrad.registry.check import (
-    assert_close, draw_case, fd_rtol_for, magnitude, numerical_jvp, rtol_for, run_scalar, run_tensor,
+    assert_close, fd_rtol_for, magnitude, numerical_jvp, rtol_for, run_scalar, run_tensor,
 )
 from naivegrad.registry.strategies import cases
 
