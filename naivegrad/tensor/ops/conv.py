@@ -8,10 +8,14 @@ Every op looks at its input through one strided view (``as_strided``, no copy) t
 offset, the pixels that offset touches. The convolution copies that view once into a column matrix and does
 one batched matmul; pooling reduces over the kernel offsets, one vectorised numpy call each. So Python loops
 run over the kh * kw kernel offsets at most, never over pixels. The backward passes scatter the gradient
-back through the same views, one offset at a time (col2im).
+back through the same views, one offset at a time (col2im). Convolution and max pooling split a large batch
+into chunks that run on two threads (``_THREADS``), with the same results as on one.
 """
 
+import contextvars
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -99,17 +103,65 @@ def _offset_slice(i, j, out, stride, dilation):
     return (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
 
 
-def _scatter(cols, padded_shape, pads, out, stride, dilation):
-    """col2im: add each kernel offset's (N, C, OH, OW) slab of ``cols`` back where it was read from, then cut
-    the padding off. The loop runs over the kh * kw offsets; each iteration is one strided numpy add."""
+def _scatter(cols, grad, out, stride, dilation):
+    """col2im: add each kernel offset's (N, C, OH, OW) slab of ``cols`` into the padded ``grad`` where it was
+    read from. The loop runs over the kh * kw offsets; each iteration is one strided numpy add."""
     kh, kw = cols.shape[2:4]
-    grad = np.zeros(padded_shape, cols.dtype)
     for i in range(kh):
         for j in range(kw):
             rows, columns = _offset_slice(i, j, out, stride, dilation)
             grad[:, :, rows, columns] += cols[:, :, i, j]
+    return grad
+
+
+def _unpadded(grad, pads):
     top, bottom, left, right = pads
-    return grad[:, :, top:padded_shape[2] - bottom, left:padded_shape[3] - right]
+    return grad[:, :, top:grad.shape[2] - bottom, left:grad.shape[3] - right]
+
+
+# ---------------------------------------------------------------------- batch chunks, on threads
+# A convolution treats every image alike, so the batch is cut into chunks of _CHUNK images that run on up to
+# _THREADS threads: numpy releases the GIL inside its copies and matmuls, so the chunks truly run in
+# parallel (as PyTorch's CPU kernels use a thread per core), and each chunk's temporaries stay in cache.
+_CHUNK = 64
+_THREADS = min(2, os.cpu_count() or 1)
+_executor = None
+
+
+def _each_chunk(task, n):
+    """``task(lo, hi)`` for each chunk of a batch of ``n`` images; the results, in order.
+
+    The chunks are dealt out in _THREADS contiguous runs: this thread works through the first while the
+    pool's threads take the others (fewer, larger hand-offs than one per chunk).
+    """
+    spans = [(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)]
+    if _THREADS < 2 or len(spans) < 2:
+        return [task(lo, hi) for lo, hi in spans]
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="naivegrad-conv")
+    share = -(-len(spans) // _THREADS)
+    runs = [spans[i:i + share] for i in range(0, len(spans), share)]
+
+    def work(run):
+        return [task(lo, hi) for lo, hi in run]
+
+    # numpy's floating-point policy (silenced by Function.apply) is a context variable: the other threads
+    # run in copies of this thread's context, so they follow it too.
+    futures = [_executor.submit(contextvars.copy_context().run, work, run) for run in runs[1:]]
+    results = work(runs[0])
+    for f in futures:
+        results += f.result()
+    return results
+
+
+def _forget_executor():
+    global _executor
+    _executor = None  # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_executor)
 
 
 # ---------------------------------------------------------------------- convolution
@@ -150,22 +202,23 @@ class Conv2d(Function):
         out = (_out_size("conv2d", h, pads[0] + pads[1], kh, dilation[0], stride[0], "H"),
                _out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
         xp = _padded(x, pads)
-        # (N, groups, C/groups * kh * kw, OH * OW): the reshape of the strided view is the one im2col copy.
-        cols = _offset_view(xp, (kh, kw), out, stride, dilation).reshape(n, groups, cg * kh * kw, out[0] * out[1])
+        view = _offset_view(xp, (kh, kw), out, stride, dilation)
+        # The columns: (N, groups, C/groups * kh * kw, OH * OW), each image's block one (K, P) matrix.
+        cols = np.empty((n, groups, cg * kh * kw, out[0] * out[1]), x.dtype)
+        y = np.empty((n, groups, o // groups, out[0] * out[1]), np.result_type(x, weight))
+        wm = _grouped(weight, groups)
+        b = None if bias is None else bias.reshape(groups, o // groups, 1)
+
+        def task(lo, hi):
+            np.copyto(cols[lo:hi].reshape(view[lo:hi].shape), view[lo:hi])  # im2col: the one copy
+            np.matmul(wm, cols[lo:hi], out=y[lo:hi])  # (O/groups, K) @ (K, P) per image and group
+            if b is not None:
+                y[lo:hi] += b
+
+        _each_chunk(task, n)
         ctx.save_for_backward(cols, weight)
         ctx.geometry = (xp.shape, pads, out, stride, dilation, groups)
-        return Conv2d._finish(ctx, Conv2d._apply_weight(cols, weight, groups), bias, o, out)
-
-    @staticmethod
-    def _apply_weight(cols, weight, groups):
-        o = weight.shape[0]
-        return np.matmul(_grouped(weight, groups), cols)  # (N, groups, O/groups, OH*OW)
-
-    @staticmethod
-    def _finish(ctx, y, bias, o, out):
-        y = y.reshape(y.shape[0], o, *out)
-        if bias is not None:
-            y += bias.reshape(o, 1, 1)
+        y = y.reshape(n, o, *out)
         return y[0] if ctx.unbatched else y
 
     @staticmethod
@@ -177,19 +230,33 @@ class Conv2d(Function):
             g = g[None]
         n, o = g.shape[:2]
         gm = g.reshape(n, groups, o // groups, out[0] * out[1])
+        wt = _grouped(weight, groups).transpose(0, 2, 1)
+        wide = stride == (1, 1) and bool(np.isfinite(weight).all())
+        grad = np.zeros(padded_shape, g.dtype) if need_x else None
+
+        def task(lo, hi):
+            if need_x:
+                if wide:
+                    _col2im_wide(g[lo:hi], wt, weight.shape, grad[lo:hi], out, dilation, groups)
+                else:
+                    dcols = np.matmul(wt, gm[lo:hi]).reshape(hi - lo, padded_shape[1], *weight.shape[2:], *out)
+                    _scatter(dcols, grad[lo:hi], out, stride, dilation)
+            if need_w:
+                # One (O/g, P) @ (P, K) product per image, summed over the chunk.
+                return np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)
+            return None
+
+        # The weight gradient alone is a sum over the batch: splitting it gains little, so it stays on one thread.
+        parts = _each_chunk(task, n) if need_x else [task(0, n)]
         gx = gw = gb = None
         if need_w:
-            # One (O/g, P) @ (P, K) product per image, summed over the batch.
-            gw = np.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
+            gw = np.zeros(weight.shape, np.result_type(g, cols))
+            for part in parts:
+                gw += part.reshape(weight.shape)
         if need_b:
             gb = g.sum(axis=(0, 2, 3))
         if need_x:
-            wt = _grouped(weight, groups).transpose(0, 2, 1)
-            if stride == (1, 1) and np.isfinite(weight).all():
-                gx = _input_grad_wide(g, wt, weight.shape, padded_shape, pads, out, dilation, groups)
-            else:
-                dcols = np.matmul(wt, gm).reshape(n, padded_shape[1], *weight.shape[2:], *out)
-                gx = _scatter(dcols, padded_shape, pads, out, stride, dilation)
+            gx = _unpadded(grad, pads)
             if ctx.unbatched:
                 gx = gx[0]
         return gx, gw, gb
@@ -199,17 +266,17 @@ class Conv2d(Function):
         cols, weight = ctx.saved_tensors
         padded_shape, pads, out, stride, dilation, groups = ctx.geometry
         o, _, kh, kw = weight.shape
-        y = None
+        y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
         if x_t is not None:
             xt = x_t[None] if ctx.unbatched else x_t
-            xt_cols = _offset_view(_padded(xt, pads), (kh, kw), out, stride, dilation)
-            y = Conv2d._apply_weight(xt_cols.reshape(cols.shape), weight, groups)
+            xt_cols = _offset_view(_padded(xt, pads), (kh, kw), out, stride, dilation).reshape(cols.shape)
+            y = y + np.matmul(_grouped(weight, groups), xt_cols)
         if w_t is not None:
-            yw = Conv2d._apply_weight(cols, w_t, groups)
-            y = yw if y is None else y + yw
-        if y is None:
-            y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
-        return Conv2d._finish(ctx, y, b_t, o, out)
+            y = y + np.matmul(_grouped(w_t, groups), cols)
+        y = y.reshape(y.shape[0], o, *out)
+        if b_t is not None:
+            y = y + b_t.reshape(o, 1, 1)
+        return y[0] if ctx.unbatched else y
 
 
 def _grouped(weight, groups):
@@ -218,8 +285,8 @@ def _grouped(weight, groups):
     return weight.reshape(groups, o // groups, cg * kh * kw)
 
 
-def _input_grad_wide(g, wt, weight_shape, padded_shape, pads, out, dilation, groups):
-    """The input gradient of a stride-1 convolution, with col2im on flattened images.
+def _col2im_wide(g, wt, weight_shape, grad, out, dilation, groups):
+    """Add the input gradient of a stride-1 convolution into the padded ``grad``, col2im on flattened images.
 
     Output pixel (y, x) reads input pixel (y + i*dh, x + j*dw): in a flattened padded image of width Wp, the
     flat index y*Wp + x shifted by i*dh*Wp + j*dw. Giving the output gradient rows that width (zeros past
@@ -229,20 +296,18 @@ def _input_grad_wide(g, wt, weight_shape, padded_shape, pads, out, dilation, gro
     """
     n, o = g.shape[:2]
     _, _, kh, kw = weight_shape
-    hp, wp = padded_shape[2:]
+    hp, wp = grad.shape[2:]
     (oh, ow), (dh, dw) = out, dilation
     wide = np.zeros((n, o, oh, wp), g.dtype)
     wide[..., :ow] = g
     dcols = np.matmul(wt, wide.reshape(n, groups, o // groups, oh * wp))
-    dcols = dcols.reshape(n, padded_shape[1], kh, kw, oh * wp)
+    dcols = dcols.reshape(n, grad.shape[1], kh, kw, oh * wp)
+    flat = grad.reshape(n, grad.shape[1], hp * wp)  # a view: grad is a contiguous chunk of the batch's buffer
     run = (oh - 1) * wp + ow  # from the first real output pixel to the last
-    grad = np.zeros((n, padded_shape[1], hp * wp), g.dtype)
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            grad[:, :, start:start + run] += dcols[:, :, i, j, :run]
-    top, bottom, left, right = pads
-    return grad.reshape(padded_shape)[:, :, top:hp - bottom, left:wp - right]
+            flat[:, :, start:start + run] += dcols[:, :, i, j, :run]
 
 
 # ---------------------------------------------------------------------- pooling
@@ -281,9 +346,18 @@ class MaxPool2d(Function):
     def forward(ctx, x, kernel_size=2, stride=None, padding=0):
         x = _pool_setup(ctx, x, kernel_size, stride, padding, "max_pool2d")
         padded_shape, (top, _, left, _), (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
-        xp = _padded(x, ctx.geometry[1], -np.inf)
-        row_max, ctx.col_arg = _scan_max(xp, 3, kw, sw, ow, left)
-        best, ctx.row_arg = _scan_max(row_max, 2, kh, sh, oh, top)
+
+        n, c = x.shape[:2]
+        best = np.empty((n, c, oh, ow), x.dtype)
+        ctx.col_arg = col_arg = np.empty((n, c, padded_shape[2], ow), _index_dtype(kw))
+        ctx.row_arg = row_arg = np.empty((n, c, oh, ow), _index_dtype(kh))
+
+        def task(lo, hi):
+            xp = _padded(x[lo:hi], ctx.geometry[1], -np.inf)
+            row_max, _ = _scan_max(xp, 3, kw, sw, ow, left, arg=col_arg[lo:hi])
+            _scan_max(row_max, 2, kh, sh, oh, top, best=best[lo:hi], arg=row_arg[lo:hi])
+
+        _each_chunk(task, n)
         return _unbatch(ctx, best)
 
     @staticmethod
@@ -291,10 +365,14 @@ class MaxPool2d(Function):
         padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
         g = g[None] if ctx.unbatched else g
         finite = bool(np.isfinite(g).all())
-        g_rows = _unscan(g, ctx.row_arg, 2, kh, sh, padded_shape[2], finite)
-        gx = _unscan(g_rows, ctx.col_arg, 3, kw, sw, padded_shape[3], finite)
-        top, bottom, left, right = pads
-        return _unbatch(ctx, gx[:, :, top:padded_shape[2] - bottom, left:padded_shape[3] - right])
+        grad = np.empty(padded_shape, g.dtype)
+
+        def task(lo, hi):
+            g_rows = _unscan(g[lo:hi], ctx.row_arg[lo:hi], 2, kh, sh, padded_shape[2], finite)
+            _unscan(g_rows, ctx.col_arg[lo:hi], 3, kw, sw, padded_shape[3], finite, out=grad[lo:hi])
+
+        _each_chunk(task, g.shape[0])
+        return _unbatch(ctx, _unpadded(grad, pads))
 
     @staticmethod
     def jvp(ctx, x_t):
@@ -311,60 +389,68 @@ def _along(a, axis, start, step, count):
     return a[tuple(index)]
 
 
-def _scan_max(a, axis, k, s, o, before):
-    """Running maximum along ``axis`` of ``o`` windows of ``k`` cells moved by ``s``: (max, index in window).
+def _scan_max(a, axis, k, s, o, before, best=None, arg=None):
+    """Running maximum along ``axis`` of ``o`` windows of ``k`` cells moved by ``s``: (max, index in window),
+    written into ``best`` and ``arg`` when given.
 
     A window that starts in the padding (``before`` cells of -inf) starts its scan at its first real cell,
     so padding can never be chosen. The strict ``>`` keeps the first maximum; a second scan, run only when
     the result holds a nan, gives the last nan instead, as PyTorch's kernel does.
     """
-    dtype = np.int8 if k <= 127 else np.int16
+    shape = list(a.shape)
+    shape[axis] = o
+    best = np.empty(shape, a.dtype) if best is None else best
+    arg = np.empty(shape, _index_dtype(k)) if arg is None else arg
     first = np.maximum(0, before - s * np.arange(o))  # each window's first real cell
-    if k == 1:
-        return _along(a, axis, 0, s, o), np.zeros((0,), dtype)
-    if not first.any():
-        v0, v1 = _along(a, axis, 0, s, o), _along(a, axis, 1, s, o)
-        arg = (v1 > v0).view(dtype)  # a bool array is 0/1 bytes: viewed as int8, it is the index
-        best = np.maximum(v0, v1)
-        j = 2
+    if first.any() or k == 1:
+        j = _scan_start(a, axis, s, o, first, best, arg)
     else:
-        best = np.take(a, s * np.arange(o) + first, axis=axis)
-        shape = [1, 1, 1, 1]
-        shape[axis] = o
-        arg = np.broadcast_to(first.astype(dtype).reshape(shape), best.shape).copy()
-        j = 1
+        v0, v1 = _along(a, axis, 0, s, o), _along(a, axis, 1, s, o)
+        np.greater(v1, v0, out=arg.view(bool))  # 0/1 bytes: the index of the larger of the first two
+        np.maximum(v0, v1, out=best)
+        j = 2
     for j in range(j, k):
         v = _along(a, axis, j, s, o)
         # arg only grows along the scan, so "set to j where v wins" is a maximum with (v wins) * j.
-        np.maximum(arg, (v > best) * dtype(j), out=arg)
+        np.maximum(arg, (v > best) * arg.dtype.type(j), out=arg)
         np.maximum(best, v, out=best)  # propagates nan, as the value must
-    if np.isnan(best).any():  # rare: redo the scan with nan winning over everything, the last nan kept
-        best = np.take(a, s * np.arange(o) + first, axis=axis)
-        arg = np.broadcast_to(first.astype(dtype).reshape([o if i == axis else 1 for i in range(4)]),
-                              best.shape).copy()
+    if k > 1 and np.isnan(best).any():  # rare: scan again, nan winning over everything, the last nan kept
+        _scan_start(a, axis, s, o, first, best, arg)
         for j in range(1, k):
             v = _along(a, axis, j, s, o)
             hit = (v > best) | np.isnan(v)
-            np.copyto(arg, dtype(j), where=hit)
+            np.copyto(arg, arg.dtype.type(j), where=hit)
             np.copyto(best, v, where=hit)
     return best, arg
 
 
-def _unscan(g, arg, axis, k, s, size, finite):
+def _index_dtype(k):
+    return np.int8 if k <= 127 else np.int16
+
+
+def _scan_start(a, axis, s, o, first, best, arg):
+    """Start each window's scan at its first real cell; returns the next offset to scan (1)."""
+    best[...] = np.take(a, s * np.arange(o) + first, axis=axis)
+    arg[...] = first.reshape([o if i == axis else 1 for i in range(4)])
+    return 1
+
+
+def _unscan(g, arg, axis, k, s, size, finite, out=None):
     """The transpose of ``_scan_max``: each window's gradient goes to the cell its scan chose, along ``axis``
-    of length ``size``. Non-overlapping windows write each cell once; overlapping ones accumulate."""
+    of length ``size`` (into ``out`` if given). Side-by-side windows write each cell once; overlapping ones
+    accumulate."""
     o = g.shape[axis]
-    shape = list(g.shape)
-    shape[axis] = size
-    tiled = s == k  # windows side by side: each cell is written once (or never, past the last window)
-    if tiled:
+    if out is None:
+        shape = list(g.shape)
+        shape[axis] = size
         out = np.empty(shape, g.dtype)
-        if k * o < size:
-            index = [slice(None)] * 4
-            index[axis] = slice(k * o, None)
-            out[tuple(index)] = 0
-    else:
-        out = np.zeros(shape, g.dtype)
+    tiled = s == k  # each cell is written once, or never (past the last window: set to 0 here)
+    if not tiled:
+        out[...] = 0
+    elif k * o < size:
+        index = [slice(None)] * 4
+        index[axis] = slice(k * o, None)
+        out[tuple(index)] = 0
     if k == 1:
         _along(out, axis, 0, s, o)[...] = g
         return out
@@ -431,7 +517,8 @@ class AvgPool2d(Function):
         padded_shape, pads, (kh, kw), out, stride = ctx.geometry
         g = (g[None] if ctx.unbatched else g) / ctx.divisor
         slabs = np.broadcast_to(g[:, :, None, None], g.shape[:2] + (kh, kw) + g.shape[2:])
-        return _unbatch(ctx, _scatter(slabs, padded_shape, pads, out, stride, (1, 1)))
+        grad = _scatter(slabs, np.zeros(padded_shape, g.dtype), out, stride, (1, 1))
+        return _unbatch(ctx, _unpadded(grad, pads))
 
     @staticmethod
     def jvp(ctx, x_t):
