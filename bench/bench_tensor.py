@@ -9,8 +9,9 @@ table's ratio column reads naivegrad / numpy and naivegrad / torch directly. Tar
 Op overhead: forward and backward through a chain of 1,000 small ops (4x4 float32), where the arrays are
 so small that the time is the engine's bookkeeping: what small models pay per op.
 
-``python bench/bench_tensor.py`` prints the same comparisons as medians of interleaved runs (steadier on
-a busy machine than separate groups); ``pytest bench --benchmark-disable`` runs everything once.
+``python bench/bench_tensor.py`` prints the same comparisons (numpy and naivegrad in interleaved rounds,
+PyTorch in its own block so that the two libraries' thread pools never spin against each other);
+``pytest bench --benchmark-disable`` runs everything once.
 
 Threads: PyTorch gets 2 (``NAIVEGRAD_BENCH_TORCH_THREADS`` overrides); numpy's OpenBLAS uses its default
 (``OPENBLAS_NUM_THREADS``). On a machine whose cores are busy with other work, a 2-thread BLAS call waits
@@ -219,28 +220,47 @@ def _ratios(t, which):
     return r
 
 
+def _settle():
+    # OpenBLAS's and PyTorch's worker threads spin for a while after their last call; let them go to
+    # sleep before the other library runs, or the two thread pools fight over the cores.
+    time.sleep(0.5)
+
+
 def main(rounds=40):
-    """Print the step times (median and min of interleaved rounds) and the ratios the targets are about."""
+    """Print the step times (median and min) and the ratios the targets are about. numpy and naivegrad
+    (the same BLAS) run in interleaved rounds; PyTorch runs in its own block, after the others' threads
+    have gone to sleep."""
     try:
         import torch  # noqa: F401
-        engines = list(ENGINES)
+        has_torch = True
     except ImportError:
-        engines = ["naivegrad", "numpy"]
+        has_torch = False
     for batch in BATCHES:
-        models = {e: ENGINES[e](batch) for e in engines}
+        inner = 10 if batch == 16 else 3
+        models = {e: ENGINES[e](batch) for e in ("naivegrad", "numpy")}
         for m in models.values():
             for _ in range(5):
                 m.step()
-        t = _interleaved_times({e: m.step for e, m in models.items()}, rounds, inner=10 if batch == 16 else 3)
-        line = ", ".join(f"{e} {t[e][0] * 1e6:.0f} us (min {t[e][1] * 1e6:.0f})" for e in engines)
+        t = _interleaved_times({e: m.step for e, m in models.items()}, rounds, inner)
+        if has_torch:
+            _settle()
+            model = ENGINES["torch"](batch)
+            for _ in range(5):
+                model.step()
+            t.update(_interleaved_times({"torch": model.step}, rounds, inner))
+            _settle()
+        line = ", ".join(f"{e} {v[0] * 1e6:.0f} us (min {v[1] * 1e6:.0f})" for e, v in t.items())
         print(f"MNIST MLP step, batch {batch}: {line}")
         print(f"    ratios of medians: {_ratios(t, 0)};  of minima: {_ratios(t, 1)}")
-    fns = {"naivegrad": lambda: naivegrad_chain(Tensor(np.ones((4, 4), np.float32)))}
-    if "torch" in engines:
+    x = np.ones((4, 4), np.float32)
+    t = _interleaved_times({"naivegrad": lambda: naivegrad_chain(Tensor(x))}, rounds, inner=1)
+    if has_torch:
         import torch
 
-        fns["torch"] = lambda: torch_chain(torch.ones((4, 4), requires_grad=True))
-    t = _interleaved_times(fns, rounds, inner=1)
+        _settle()
+        torch.set_num_threads(TORCH_THREADS)
+        t.update(_interleaved_times({"torch": lambda: torch_chain(torch.ones((4, 4), requires_grad=True))},
+                                    rounds, inner=1))
     print("op overhead, forward + backward per op (chain of 1,000): " +
           ", ".join(f"{k} {v[0] / CHAIN * 1e6:.2f} us (min {v[1] / CHAIN * 1e6:.2f})" for k, v in t.items()))
 

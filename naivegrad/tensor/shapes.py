@@ -6,6 +6,8 @@ import numpy as np
 
 __all__ = ["unbroadcast", "normalize_axes", "normalize_axis"]
 
+_sum = np.add.reduce
+
 
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the dimensions that broadcasting added or stretched, giving an array of ``shape``.
@@ -20,10 +22,10 @@ def unbroadcast(grad, shape):
         return grad
     lead = grad.ndim - len(shape)
     if lead:
-        grad = grad.sum(axis=tuple(range(lead)))
+        grad = _sum(grad, axis=tuple(range(lead)))  # ufunc.reduce: ndarray.sum adds a Python-level frame
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = _sum(grad, axis=stretched, keepdims=True)
     return grad
 
 

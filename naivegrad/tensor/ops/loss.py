@@ -23,7 +23,7 @@ def _targets(target, n, classes):
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
     if t.shape != (n,):
         raise ValueError(f"nll_loss: target of shape {t.shape} does not match input of shape ({n}, {classes})")
-    if t.size and (t.min() < 0 or t.max() >= classes):
+    if t.size and (np.minimum.reduce(t) < 0 or np.maximum.reduce(t) >= classes):
         bad = t[(t < 0) | (t >= classes)][0]
         raise ValueError(f"nll_loss: target {bad} is not a class index in [0, {classes})")
     return t
@@ -45,7 +45,7 @@ class NLLLoss(Function):
         picked = logp[index]
         if reduction == "none":
             return -picked
-        total = -picked.sum()
+        total = -np.add.reduce(picked)
         return total / logp.dtype.type(n) if reduction == "mean" else total  # mean of nothing: nan
 
     @staticmethod
