@@ -115,6 +115,8 @@ FAULTS = [
           "nll_loss or cross_entropy"),
     Fault("tensor-matmul-square", "missing transpose", L, "(np.matmul(g, b.T) if na else None)",
           "(np.matmul(g, b.T if b.shape[0] != b.shape[1] else b) if na else None)", "matmul"),
+    Fault("tensor-linear-bias", "missing accumulation (batch)", L, "gb = g2.sum(axis=0) if nb else None",
+          "gb = g2[0] if nb else None", "linear"),
     Fault("tensor-transpose-inverse", "wrong axes", M, "g.transpose(np.argsort(ctx.axes))", "g.transpose(ctx.axes)",
           "transpose"),
     Fault("tensor-stack-axis", "wrong axis", M, "gm = np.moveaxis(g, ctx.axis, 0)", "gm = np.moveaxis(g, 0, ctx.axis)",

@@ -4,6 +4,7 @@
 import numpy as np
 
 from .. import scalar
+from ..tensor import linear
 from . import scalar_ref as ref
 from .draw import axis_arg, shape
 from .spec import Domain, Op
@@ -143,6 +144,37 @@ OPS.append(Op(
     tensor_forms={"__matmul__": lambda a, b: a @ b, "matmul": lambda a, b: a.matmul(b),
                   "dot": lambda a, b: a.dot(b), "__rmatmul__": lambda a, b: b.__rmatmul__(a)},
     functions=("matmul",), torch=lambda a, b: a @ b, source="{0} @ {1}",
+))
+
+
+def _linear_shapes(draw):
+    """x (..., in) of 1 to 3 axes, weight (out, in), and a bias (out,) two times in three."""
+    n_in, n_out = draw.integers(0, 3), draw.integers(0, 3)
+    lead = tuple(draw.integers(0, 3) for _ in range(draw.integers(0, 2)))
+    shapes = (lead + (n_in,), (n_out, n_in))
+    return shapes + ((n_out,),) if draw.booleans(0.66) else shapes
+
+
+def _linear_ref(x, w, b=None):
+    """out[..., o] = dot(x[..., :], w[o, :]) + b[o]: one fused dot per output element."""
+    x, w = ref.objects(x), ref.objects(w)
+    out = np.empty(x.shape[:-1] + w.shape[:1], dtype=object)
+    for i in np.ndindex(out.shape):
+        *lead, o = i
+        out[i] = scalar.dot(list(x[tuple(lead)]), list(w[o]), None if b is None else ref.objects(b)[o])
+    return out
+
+
+def _torch_linear(x, w, b=None):
+    import torch.nn.functional as F
+
+    return F.linear(x, w, b)
+
+
+OPS.append(Op(
+    name="linear", arity=3, shapes=_linear_shapes, reference=_linear_ref, constants=True,
+    tensor_forms={"tensor.linear": lambda x, w, b=None: linear(x, w, b)},
+    functions=("linear",), torch=_torch_linear, note="torch.nn.functional.linear: weight (out, in)",
 ))
 
 
