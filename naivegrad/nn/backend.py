@@ -249,9 +249,7 @@ class TensorBackend:
         return x.max_pool2d(kernel_size, stride=stride, padding=padding)
 
     def avg_pool2d(self, x, kernel_size, stride, padding, count_include_pad):
-        from ..tensor.ops.conv import avg_pool2d
-
-        return avg_pool2d(x, kernel_size, stride=stride, padding=padding, count_include_pad=count_include_pad)
+        return x.avg_pool2d(kernel_size, stride=stride, padding=padding, count_include_pad=count_include_pad)
 
     def flatten(self, x, start_dim, end_dim):
         s, e = _flatten_dims(start_dim, end_dim, x.ndim)
