@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from naivegrad.func import grad, hessian, hvp, jacfwd, jacrev, jvp, vjp
-from naivegrad.tensor import REGISTRY, Function, Tensor, concatenate, nll_loss, stack, where
+from naivegrad.tensor import REGISTRY, linear, Function, Tensor, concatenate, nll_loss, stack, where
 
 from func_cases import _tensor_backend, points, programs, run_program
 
@@ -252,6 +252,7 @@ def _recipes(rng):
         "clip": (lambda x: x.clip(0.5, 3.0), [distinct + 0.01]),
         "where": (lambda x, y: where(mask, x, y), [a, b]),
         "matmul": (lambda x, y: x @ y, [a, b]),
+        "linear": (lambda x, w, c: linear(x, w, c), [a, a * 0.5, a[:, 0].copy()]),
         "reshape": (lambda x: x.reshape(2, 6), [a]),
         "transpose": (lambda x: x.transpose(), [a]),
         "expand": (lambda x: x.expand(3, 4), [b]),

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from naivegrad import no_grad
 from naivegrad.func import jacfwd, jacrev, jvp
-from naivegrad.tensor import REGISTRY, Tensor, concatenate, maximum, minimum, nll_loss, stack, where
+from naivegrad.tensor import REGISTRY, linear, Tensor, concatenate, maximum, minimum, nll_loss, stack, where
 
 FEW = max(10, settings.default.max_examples // 3)
 
@@ -53,6 +53,7 @@ def _calls(rng):
         "clip": (lambda x: x.clip(0.5, 3.0), [distinct + 0.01]),
         "where": (lambda x, y: where(mask, x, y), [row, a]),
         "matmul": (lambda x, y: x @ y, [a, a.T.copy()]),
+        "linear": (lambda x, w, c: linear(x, w, c), [a, a * 0.5, a[:, 0].copy()]),
         "reshape": (lambda x: x.reshape(2, -1), [a]),
         "transpose": (lambda x: x.transpose(), [a]),
         "expand": (lambda x: x.expand(2, 3, 4), [row]),
