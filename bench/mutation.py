@@ -75,9 +75,9 @@ FAULTS = [
           '(1.0,) * (len(prev) - 1) + (0.0,) * min(1, len(prev)), "sum")', "fused_sum or sum"),
     # ---- the tensor engine
     Fault("unbroadcast-lead-axes", "missing accumulation (unbroadcast)", SH,
-          "grad = grad.sum(axis=tuple(range(lead)))", "grad = grad[(0,) * lead]", "add or mul"),
+          "grad = _sum(grad, axis=tuple(range(lead)))", "grad = grad[(0,) * lead]", "add or mul"),
     Fault("unbroadcast-stretched-mean", "wrong reduction (unbroadcast)", SH,
-          "grad = grad.sum(axis=stretched, keepdims=True)", "grad = grad.mean(axis=stretched, keepdims=True)",
+          "grad = _sum(grad, axis=stretched, keepdims=True)", "grad = grad.mean(axis=stretched, keepdims=True)",
           "add or sub"),
     Fault("unbroadcast-wrong-axis", "wrong axis (unbroadcast)", SH,
           "stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)",
@@ -132,10 +132,11 @@ FAULTS = [
           "grad[:, :, rows, columns] += cols[:, :, i, j]", "grad[:, :, rows, columns] = cols[:, :, i, j]",
           "conv2d or avg_pool2d"),
     Fault("conv-weight-batch", "missing accumulation (batch)", C,
-          "np.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0)", "np.matmul(gm, cols.transpose(0, 1, 3, 2))[0]",
+          "np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)",
+          "np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2))[0]",
           "conv2d"),
-    Fault("maxpool-tie", "wrong tie rule", C, "np.maximum(arg, (v > best) * dtype(j), out=arg)",
-          "np.maximum(arg, (v >= best) * dtype(j), out=arg)", "max_pool2d or maxpool2x2"),
+    Fault("maxpool-tie", "wrong tie rule", C, "np.maximum(arg, (v > best) * arg.dtype.type(j), out=arg)",
+          "np.maximum(arg, (v >= best) * arg.dtype.type(j), out=arg)", "max_pool2d or maxpool2x2"),
 ]
 
 
