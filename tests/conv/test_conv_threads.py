@@ -49,6 +49,7 @@ def test_threads_change_nothing_bit_for_bit(opts, pool):
         np.testing.assert_array_equal(a, t)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")  # torch's note about its own copy
 @settings(max_examples=max(10, settings.default.max_examples // 3))
 @given(conv_cases(max_batch=5))
 def test_one_image_chunks_on_two_threads_match_torch(case):
