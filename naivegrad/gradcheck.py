@@ -21,7 +21,7 @@ Inputs, and which engine runs ``func``:
 - a tuple of the above: several arguments, ``func(*inputs)``, as ``torch.autograd.gradcheck``. One engine per call.
 
 ``func`` returns a Tensor or a list/tuple of Tensors (tensor engine), or a Value or a (nested) list/tuple/object
-array of Values (scalar engine). Gradients held by leaves that ``func`` closes over (model parameters) are put
+array of Values (scalar engine; plain numbers among them are constants). Gradients held by leaves that ``func`` closes over (model parameters) are put
 back as they were. ``jacobian`` and ``numerical_jacobian`` are the seed's one-input functions; both return an
 array of shape (output size, input size), C order.
 """
@@ -181,6 +181,8 @@ def _outputs(out, engine, what):
     def walk(o):
         if isinstance(o, Value):
             flat.append(o)
+        elif isinstance(o, numbers.Real) and not isinstance(o, (bool, np.bool_)):
+            flat.append(Value(float(o)))  # a constant output (a clipped value, a padding): derivative 0
         elif isinstance(o, (list, tuple)):
             for v in o:
                 walk(v)
@@ -188,8 +190,8 @@ def _outputs(out, engine, what):
             for v in o.flat:
                 walk(v)
         else:
-            raise TypeError(f"{what}: func must return a Value (or lists/tuples/object arrays of Values) for "
-                            f"Value inputs, got {type(o).__name__}: {o!r}")
+            raise TypeError(f"{what}: func must return Values or numbers (or lists/tuples/object arrays of them) "
+                            f"for Value inputs, got {type(o).__name__}: {o!r}")
     walk(out)
     return flat
 

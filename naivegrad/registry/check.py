@@ -22,7 +22,7 @@ from .scalar_ref import objects
 from .spec import Domain
 from .values import ParityElements, SmoothElements, distinct
 
-__all__ = ["Case", "Result", "draw_case", "run_tensor", "run_scalar", "run_torch", "numerical_vjp",
+__all__ = ["Case", "Result", "draw_case", "seeded_cases", "run_tensor", "run_scalar", "run_torch", "numerical_vjp",
            "numerical_jvp", "assert_close", "magnitude", "rtol_for", "fd_rtol_for", "DTYPES"]
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -112,6 +112,19 @@ def draw_case(draw, op, mode="parity", dtype=None):
         return None  # the mean or logsumexp of nothing (nan, -inf): no derivative to approximate
     case.cotangent = _round(draw.array(np.shape(out.data), ParityElements(_DIRECTIONS)), dtype)
     return case
+
+
+def seeded_cases(op, mode, count, dtype=None):
+    """``count`` draws of ``op`` from numpy's generator seeded by the op's name and the draw's number: the same
+    cases on every run, spread evenly over shapes and options (smooth-mode rejects are skipped)."""
+    import zlib
+
+    from .draw import RandomDraw
+
+    for i in range(count):
+        case = draw_case(RandomDraw([zlib.crc32(op.name.encode()), i]), op, mode, dtype)
+        if case is not None:
+            yield case
 
 
 # ---------------------------------------------------------------------------------------------- engines

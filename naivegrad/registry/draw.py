@@ -105,27 +105,32 @@ def _floats(lo, hi):
 
 # ---------------------------------------------------------------------------------------------- shapes
 def shape(draw, min_dims=0, max_dims=3, min_side=0, max_side=4):
-    """A shape; sides of 0 and 1 come up often (empty tensors, broadcasting)."""
+    """A shape. A side is 0 one time in eight when allowed (empty tensors), otherwise drawn from
+    max(1, min_side)..max_side (hypothesis alone would favour 0 and make most arrays empty)."""
     ndim = draw.integers(min_dims, max_dims)
-    return tuple(draw.integers(min_side, max_side) for _ in range(ndim))
+    low = max(1, min_side)
+    return tuple(0 if min_side == 0 and draw.booleans(0.125) else draw.integers(low, max_side) for _ in range(ndim))
 
 
 def broadcastable(draw, n, min_dims=0, max_dims=3, min_side=0, max_side=3):
-    """n shapes that broadcast together: each drops some leading axes of a common shape and may set sides to 1.
+    """n shapes that broadcast together: each drops some leading axes of a common shape and may set sides to 1,
+    and (when the common shape has a side above 1) one of them is stretched along such an axis.
 
-    A third of the time they are all equal (then one tensor may feed several inputs)."""
+    A third of the time they are all equal instead (then one tensor may feed several inputs)."""
     base = shape(draw, min_dims, max_dims, min_side, max_side)
     if draw.booleans(0.33):
         return (base,) * n
     shapes = []
     for _ in range(n):
         keep = draw.integers(min(min_dims, len(base)), len(base))
-        s = list(base[len(base) - keep:])
-        for i in range(len(s)):
-            if draw.booleans(0.25):
-                s[i] = 1
-        shapes.append(tuple(s))
-    return tuple(shapes)
+        shapes.append([1 if draw.booleans(0.3) else m for m in base[len(base) - keep:]])
+    wide = [i for i, m in enumerate(base) if m >= 2]
+    if wide:
+        j, i = draw.integers(0, n - 1), draw.sampled_from(wide)
+        k = i - (len(base) - len(shapes[j]))
+        if k >= 0:  # (k < 0: that axis was dropped, a leading broadcast already)
+            shapes[j][k] = 1
+    return tuple(tuple(s) for s in shapes)
 
 
 def axis_arg(draw, ndim, allow_none=True, allow_tuple=True, nonempty_sizes=None):

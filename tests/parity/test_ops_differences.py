@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from naivegrad import registry
 from naivegrad.registry.check import (
     assert_close, fd_rtol_for, magnitude, numerical_jvp, numerical_vjp, run_scalar, run_tensor,
+    seeded_cases,
 )
 from naivegrad.registry.strategies import cases
 
 EXAMPLES = max(6, settings.default.max_examples // 6)
+SEEDS = max(10, settings.default.max_examples // 6)
 H = 1e-6
 
 
@@ -28,6 +30,16 @@ H = 1e-6
 def test_gradients_and_tangents_match_central_differences(op, data):
     case = data.draw(cases(op, "smooth"))
     assume(case is not None)
+    check_differences(op, case)
+
+
+@pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
+def test_gradients_and_tangents_match_central_differences_on_seeded_cases(op):
+    for case in seeded_cases(op, "smooth", SEEDS):
+        check_differences(op, case)
+
+
+def check_differences(op, case):
     form = next(iter(op.tensor_forms.values()))
     numerical, size = numerical_vjp(case, form, H)
     # Rounding in the differences: |<u, out>| * eps / h; truncation is h**2 * f''' (tiny on these domains).

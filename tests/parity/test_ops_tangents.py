@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from naivegrad import registry
 from naivegrad.registry.check import (
     assert_close, fd_rtol_for, magnitude, numerical_jvp, rtol_for, run_scalar, run_tensor,
+    seeded_cases,
 )
 from naivegrad.registry.strategies import cases
 
 EXAMPLES = max(8, settings.default.max_examples // 5)
+SEEDS = max(15, settings.default.max_examples // 4)
 
 
 def _params():
@@ -36,7 +38,16 @@ PARAMS = _params()
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_tensor_tangents_match_the_scalar_engine_and_reverse_mode(op, data):
-    case = data.draw(cases(op, "parity"))
+    check_tensor_tangents(op, data.draw(cases(op, "parity")))
+
+
+@pytest.mark.parametrize("op", PARAMS)
+def test_tensor_tangents_match_the_scalar_engine_and_reverse_mode_on_seeded_cases(op):
+    for case in seeded_cases(op, "parity", SEEDS):
+        check_tensor_tangents(op, case)
+
+
+def check_tensor_tangents(op, case):
     expected = run_scalar(case)
     ctx = case.describe()
     for key, form in op.tensor_forms.items():
