@@ -203,20 +203,27 @@ class Conv2d(Function):
                _out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
         xp = _padded(x, pads)
         view = _offset_view(xp, (kh, kw), out, stride, dilation)
-        # The columns: (N, groups, C/groups * kh * kw, OH * OW), each image's block one (K, P) matrix.
-        cols = np.empty((n, groups, cg * kh * kw, out[0] * out[1]), x.dtype)
-        y = np.empty((n, groups, o // groups, out[0] * out[1]), np.result_type(x, weight))
+        k, p = cg * kh * kw, out[0] * out[1]
+        # The columns: (N, groups, K, P), each image's block one (K, P) matrix, K = C/groups * kh * kw. With a
+        # bias they get one more row of ones and the weight matrix a bias column: the matmul adds the bias, and
+        # in backward the same product that gives the weight gradient gives the bias's.
         wm = _grouped(weight, groups)
-        b = None if bias is None else bias.reshape(groups, o // groups, 1)
+        if bias is not None:
+            wm = np.concatenate([wm, np.reshape(bias, (groups, o // groups, 1)).astype(wm.dtype)], axis=2)
+        cols = np.empty((n, groups, wm.shape[2], p), x.dtype)
+        if bias is not None:
+            cols[:, :, k] = 1
+        y = np.empty((n, groups, o // groups, p), np.result_type(x, weight))
+        split = (groups, cg, kh, kw) + out  # the view's channel axis cut into groups, and K and P into theirs
 
         def task(lo, hi):
-            np.copyto(cols[lo:hi].reshape(view[lo:hi].shape), view[lo:hi])  # im2col: the one copy
-            np.matmul(wm, cols[lo:hi], out=y[lo:hi])  # (O/groups, K) @ (K, P) per image and group
-            if b is not None:
-                y[lo:hi] += b
+            m = hi - lo
+            np.copyto(cols[lo:hi, :, :k].reshape((m,) + split), view[lo:hi].reshape((m,) + split))  # im2col
+            np.matmul(wm, cols[lo:hi], out=y[lo:hi])  # (O/groups, K [+1]) @ (K [+1], P) per image and group
 
         _each_chunk(task, n)
         ctx.save_for_backward(cols, weight)
+        ctx.has_bias = bias is not None
         ctx.geometry = (xp.shape, pads, out, stride, dilation, groups)
         y = y.reshape(n, o, *out)
         return y[0] if ctx.unbatched else y
@@ -234,6 +241,11 @@ class Conv2d(Function):
         wide = stride == (1, 1) and bool(np.isfinite(weight).all())
         grad = np.zeros(padded_shape, g.dtype) if need_x else None
 
+        # With a bias, the columns' last row is ones: the product gives the bias gradient as a last column.
+        k = weight[0].size
+        rows = k + 1 if need_b else k
+        need_product = need_w or need_b
+
         def task(lo, hi):
             if need_x:
                 if wide:
@@ -241,20 +253,22 @@ class Conv2d(Function):
                 else:
                     dcols = np.matmul(wt, gm[lo:hi]).reshape(hi - lo, padded_shape[1], *weight.shape[2:], *out)
                     _scatter(dcols, grad[lo:hi], out, stride, dilation)
-            if need_w:
-                # One (O/g, P) @ (P, K) product per image, summed over the chunk.
-                return np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)
+            if need_product:
+                # One (O/g, P) @ (P, K [+1]) product per image, summed over the chunk.
+                return np.matmul(gm[lo:hi], cols[lo:hi, :, :rows].transpose(0, 1, 3, 2)).sum(axis=0)
             return None
 
-        # The weight gradient alone is a sum over the batch: splitting it gains little, so it stays on one thread.
+        # The parameter gradients alone are a sum over the batch: splitting gains little, so one thread.
         parts = _each_chunk(task, n) if need_x else [task(0, n)]
         gx = gw = gb = None
-        if need_w:
-            gw = np.zeros(weight.shape, np.result_type(g, cols))
+        if need_product:
+            total = np.zeros((groups, o // groups, rows), np.result_type(g, cols))
             for part in parts:
-                gw += part.reshape(weight.shape)
-        if need_b:
-            gb = g.sum(axis=(0, 2, 3))
+                total += part
+            if need_w:
+                gw = total[:, :, :k].reshape(weight.shape)
+            if need_b:
+                gb = total[:, :, k].reshape(o)
         if need_x:
             gx = _unpadded(grad, pads)
             if ctx.unbatched:
@@ -266,6 +280,7 @@ class Conv2d(Function):
         cols, weight = ctx.saved_tensors
         padded_shape, pads, out, stride, dilation, groups = ctx.geometry
         o, _, kh, kw = weight.shape
+        cols = cols[:, :, :weight[0].size]  # without the bias's row of ones
         y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
         if x_t is not None:
             xt = x_t[None] if ctx.unbatched else x_t
