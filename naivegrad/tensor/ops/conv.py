@@ -369,8 +369,13 @@ class MaxPool2d(Function):
 
         def task(lo, hi):
             xp = _padded(x[lo:hi], ctx.geometry[1], -np.inf)
-            row_max, _ = _scan_max(xp, 3, kw, sw, ow, left, arg=col_arg[lo:hi])
-            _scan_max(row_max, 2, kh, sh, oh, top, best=best[lo:hi], arg=row_arg[lo:hi])
+            for nan_wins in (False, True):
+                row_max, _ = _scan_max(xp, 3, kw, sw, ow, left, nan_wins, arg=col_arg[lo:hi])
+                _scan_max(row_max, 2, kh, sh, oh, top, nan_wins, best=best[lo:hi], arg=row_arg[lo:hi])
+                # A nan in a window shows in its maximum. The sum is nan if any is (or if +inf meets -inf:
+                # then the second scan is merely unnecessary), one pass where isnan().any() takes two.
+                if not np.isnan(best[lo:hi].sum()):
+                    break
 
         _each_chunk(task, n)
         return _unbatch(ctx, best)
@@ -379,7 +384,7 @@ class MaxPool2d(Function):
     def backward(ctx, g):
         padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
         g = g[None] if ctx.unbatched else g
-        finite = bool(np.isfinite(g).all())
+        finite = bool(np.isfinite(g.sum()))  # one pass; an overflowing sum only costs the exact, slower path
         grad = np.empty(padded_shape, g.dtype)
 
         def task(lo, hi):
@@ -404,38 +409,36 @@ def _along(a, axis, start, step, count):
     return a[tuple(index)]
 
 
-def _scan_max(a, axis, k, s, o, before, best=None, arg=None):
+def _scan_max(a, axis, k, s, o, before, nan_wins=False, best=None, arg=None):
     """Running maximum along ``axis`` of ``o`` windows of ``k`` cells moved by ``s``: (max, index in window),
     written into ``best`` and ``arg`` when given.
 
     A window that starts in the padding (``before`` cells of -inf) starts its scan at its first real cell,
-    so padding can never be chosen. The strict ``>`` keeps the first maximum; a second scan, run only when
-    the result holds a nan, gives the last nan instead, as PyTorch's kernel does.
+    so padding can never be chosen. The strict ``>`` keeps the first maximum; with ``nan_wins`` a nan wins
+    instead, the last one, as PyTorch's kernel scans (slower: the caller asks only when there is a nan).
     """
     shape = list(a.shape)
     shape[axis] = o
     best = np.empty(shape, a.dtype) if best is None else best
     arg = np.empty(shape, _index_dtype(k)) if arg is None else arg
     first = np.maximum(0, before - s * np.arange(o))  # each window's first real cell
-    if first.any() or k == 1:
-        j = _scan_start(a, axis, s, o, first, best, arg)
+    if nan_wins or first.any() or k == 1:
+        start = _scan_start(a, axis, s, o, first, best, arg)
     else:
         v0, v1 = _along(a, axis, 0, s, o), _along(a, axis, 1, s, o)
         np.greater(v1, v0, out=arg.view(bool))  # 0/1 bytes: the index of the larger of the first two
         np.maximum(v0, v1, out=best)
-        j = 2
-    for j in range(j, k):
+        start = 2
+    for j in range(start, k):
         v = _along(a, axis, j, s, o)
-        # arg only grows along the scan, so "set to j where v wins" is a maximum with (v wins) * j.
-        np.maximum(arg, (v > best) * arg.dtype.type(j), out=arg)
-        np.maximum(best, v, out=best)  # propagates nan, as the value must
-    if k > 1 and np.isnan(best).any():  # rare: scan again, nan winning over everything, the last nan kept
-        _scan_start(a, axis, s, o, first, best, arg)
-        for j in range(1, k):
-            v = _along(a, axis, j, s, o)
+        if nan_wins:
             hit = (v > best) | np.isnan(v)
             np.copyto(arg, arg.dtype.type(j), where=hit)
             np.copyto(best, v, where=hit)
+        else:
+            # arg only grows along the scan, so "set to j where v wins" is a maximum with (v wins) * j.
+            np.maximum(arg, (v > best) * arg.dtype.type(j), out=arg)
+            np.maximum(best, v, out=best)  # propagates nan, as the value must
     return best, arg
 
 
