@@ -10,6 +10,10 @@ the table shows the ratio. The issue's target: the ConvNet within 2x PyTorch's t
     pytest bench/bench_mnist.py --benchmark-disable   # a quick smoke run: each call once
 
 The digits are read from ``../shared/data/mnist`` next to the repository; without them the file is skipped.
+
+Both libraries' worker threads spin while they wait (PyTorch's OpenMP pool, numpy's OpenBLAS pool), so on a
+machine where other processes compete for the cores the timings swing wildly; ``OPENBLAS_NUM_THREADS=1``
+keeps numpy's matmuls on one thread (naivegrad's convolutions use their own two threads, which block).
 """
 
 import gc
