@@ -242,8 +242,6 @@ class Conv2d(Function):
         grad = np.zeros(padded_shape, g.dtype) if need_x else None
 
         # With a bias, the columns' last row is ones: the product gives the bias gradient as a last column.
-        k = weight[0].size
-        rows = k + 1 if need_b else k
         need_product = need_w or need_b
 
         def task(lo, hi):
@@ -255,16 +253,17 @@ class Conv2d(Function):
                     _scatter(dcols, grad[lo:hi], out, stride, dilation)
             if need_product:
                 # One (O/g, P) @ (P, K [+1]) product per image, summed over the chunk.
-                return np.matmul(gm[lo:hi], cols[lo:hi, :, :rows].transpose(0, 1, 3, 2)).sum(axis=0)
+                return np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)
             return None
 
         # The parameter gradients alone are a sum over the batch: splitting gains little, so one thread.
         parts = _each_chunk(task, n) if need_x else [task(0, n)]
         gx = gw = gb = None
         if need_product:
-            total = np.zeros((groups, o // groups, rows), np.result_type(g, cols))
+            total = np.zeros((groups, o // groups, cols.shape[2]), np.result_type(g, cols))
             for part in parts:
                 total += part
+            k = weight[0].size
             if need_w:
                 gw = total[:, :, :k].reshape(weight.shape)
             if need_b:
@@ -364,6 +363,7 @@ class MaxPool2d(Function):
 
         n, c = x.shape[:2]
         best = np.empty((n, c, oh, ow), x.dtype)
+        ctx.dtype = x.dtype
         ctx.col_arg = col_arg = np.empty((n, c, padded_shape[2], ow), _index_dtype(kw))
         ctx.row_arg = row_arg = np.empty((n, c, oh, ow), _index_dtype(kh))
 
@@ -397,6 +397,8 @@ class MaxPool2d(Function):
     @staticmethod
     def jvp(ctx, x_t):
         padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
+        if x_t is None:
+            return _unbatch(ctx, np.zeros(ctx.row_arg.shape, ctx.dtype))
         xt = _padded(x_t[None] if ctx.unbatched else x_t, pads)
         rows = _gather(xt, ctx.col_arg, 3, kw, sw, ow)
         return _unbatch(ctx, _gather(rows, ctx.row_arg, 2, kh, sh, oh))
@@ -540,6 +542,9 @@ class AvgPool2d(Function):
 
     @staticmethod
     def jvp(ctx, x_t):
+        if x_t is None:
+            n, c = ctx.geometry[0][:2]
+            return _unbatch(ctx, np.zeros((n, c) + ctx.geometry[3], ctx.divisor.dtype))
         return _unbatch(ctx, AvgPool2d._pool(ctx, x_t[None] if ctx.unbatched else x_t))
 
 
