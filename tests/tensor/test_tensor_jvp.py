@@ -131,13 +131,7 @@ def test_tangents_flow_under_no_grad_and_leave_reverse_mode_alone(name):
     assert np.isclose(lhs, rhs, rtol=1e-11, atol=1e-11), (name, lhs, rhs)
 
 
-# The pooling rules (conv.py) index the tangent without checking for None.
-_POOL_NONE = pytest.mark.xfail(strict=True, raises=(TypeError, AttributeError),
-                               reason="max_pool2d/avg_pool2d jvp rules do not accept a None tangent yet")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_POOL_NONE) if n in ("maxpool2d", "avgpool2d") else n
-                                  for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_a_rule_given_no_tangent_at_all_returns_zeros_of_the_output(name):
     # apply never does this (no tangent, no jvp call), but a rule called directly must cope.
     for dtype in (np.float32, np.float64):
