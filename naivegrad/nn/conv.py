@@ -13,7 +13,7 @@ initialisation are PyTorch's, so a state dict loads by position into the equival
 
 import numpy as np
 
-from ..scalar.conv import _pair
+from ..conv_args import pair as _pair
 from .layers import _positive_int, init_uniform
 from .module import Module
 

@@ -16,40 +16,12 @@ import numbers
 
 import numpy as np
 
+from ..conv_args import as_batch, conv_padding, out_size, pair
 from .fused import _fused, dot
 from .fused import sum as _sum
 from .value import Value
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "amax"]
-
-
-def _pair(value, what, low):
-    """An int or a pair of ints, each >= ``low``, as a pair of Python ints (shared with ``nn.Conv2d``)."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2:
-        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
-    for v in pair:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{what} must be an int or a pair of ints, got {type(v).__name__}: {value!r}")
-        if v < low:
-            raise ValueError(f"{what} must be >= {low}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _padding(padding, kernel, dilation, stride):
-    """(top, bottom, left, right) from an int, a pair, "valid" or "same" (the odd pixel after, as PyTorch)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return 0, 0, 0, 0
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
-            (kh, kw), (dh, dw) = kernel, dilation
-            th, tw = dh * (kh - 1), dw * (kw - 1)
-            return th // 2, th - th // 2, tw // 2, tw - tw // 2
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    ph, pw = _pair(padding, "conv2d: padding", 0)
-    return ph, ph, pw, pw
 
 
 def _array(x, what):
@@ -64,20 +36,7 @@ def _array(x, what):
 
 
 def _batch(x, what):
-    x = _array(x, f"{what}: input")
-    if x.ndim == 3:
-        return x[None], True
-    if x.ndim != 4:
-        raise ValueError(f"{what}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}")
-    return x, False
-
-
-def _out_size(what, size, pad, kernel, dilation, stride, axis):
-    span = dilation * (kernel - 1) + 1
-    if size + pad < span:
-        raise ValueError(f"{what}: the kernel spans {span} pixels along {axis} (size {kernel}, dilation "
-                         f"{dilation}) but the input has only {size} (+{pad} padding)")
-    return (size + pad - span) // stride + 1
+    return as_batch(_array(x, f"{what}: input"), what)
 
 
 def _window(h, w, y, x, top, left, kernel, stride, dilation):
@@ -120,11 +79,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     b = None if bias is None else _array(bias, "conv2d: bias")
     if b is not None and b.shape != (o,):
         raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {w.shape}, got {b.shape}")
-    stride = _pair(stride, "conv2d: stride", 1)
-    dilation = _pair(dilation, "conv2d: dilation", 1)
-    top, bottom, left, right = _padding(padding, (kh, kw), dilation, stride)
-    oh = _out_size("conv2d", h, top + bottom, kh, dilation[0], stride[0], "H")
-    ow = _out_size("conv2d", wd, left + right, kw, dilation[1], stride[1], "W")
+    stride = pair(stride, "conv2d: stride", 1)
+    dilation = pair(dilation, "conv2d: dilation", 1)
+    top, bottom, left, right = conv_padding(padding, (kh, kw), dilation, stride)
+    oh = out_size("conv2d", h, top + bottom, kh, dilation[0], stride[0], "H")
+    ow = out_size("conv2d", wd, left + right, kw, dilation[1], stride[1], "W")
     out = np.empty((n, o, oh, ow), dtype=object)
     per_group = o // groups
     for y in range(oh):
@@ -165,14 +124,14 @@ def amax(values):
 
 
 def _pool_geometry(x, kernel_size, stride, padding, what):
-    kernel = _pair(kernel_size, f"{what}: kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, f"{what}: stride", 1)
-    ph, pw = _pair(padding, f"{what}: padding", 0)
+    kernel = pair(kernel_size, f"{what}: kernel_size", 1)
+    stride = kernel if stride is None else pair(stride, f"{what}: stride", 1)
+    ph, pw = pair(padding, f"{what}: padding", 0)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(f"{what}: padding {padding!r} must be at most half of kernel_size {kernel_size!r}")
     h, w = x.shape[2:]
-    oh = _out_size(what, h, 2 * ph, kernel[0], 1, stride[0], "H")
-    ow = _out_size(what, w, 2 * pw, kernel[1], 1, stride[1], "W")
+    oh = out_size(what, h, 2 * ph, kernel[0], 1, stride[0], "H")
+    ow = out_size(what, w, 2 * pw, kernel[1], 1, stride[1], "W")
     return kernel, stride, ph, pw, oh, ow
 
 
@@ -199,7 +158,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
 def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
     """Mean over windows, as ``torch.nn.functional.avg_pool2d``: the window's sum divided by its full size
     (``count_include_pad=True``, PyTorch's default: padding counts as zeros) or by its number of real pixels."""
-    kernel = _pair(kernel_size, "avg_pool2d: kernel_size", 1)
+    kernel = pair(kernel_size, "avg_pool2d: kernel_size", 1)
     full = kernel[0] * kernel[1]
 
     def mean(cells):

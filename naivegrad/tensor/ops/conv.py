@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ...conv_args import as_batch, conv_padding, out_size, pair
 from ..function import Function
 from ..tensor import Tensor
 
@@ -27,56 +28,6 @@ __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "conv2d", "max_pool2d", "avg_pool
 
 
 # ---------------------------------------------------------------------- arguments
-def _pair(value, what, low):
-    """An int or a pair of ints, each >= ``low``, as a pair of Python ints."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2:
-        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
-    for v in pair:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{what} must be an int or a pair of ints, got {type(v).__name__}: {value!r}")
-        if v < low:
-            raise ValueError(f"{what} must be >= {low}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _conv_padding(padding, kernel, dilation, stride):
-    """``padding`` as (top, bottom, left, right): an int, a pair, ``"valid"`` or ``"same"`` (as PyTorch)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return 0, 0, 0, 0
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"conv2d: padding='same' needs stride 1, got stride={stride}")
-            pads = []
-            for k, d in zip(kernel, dilation):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]  # the odd pixel goes after, as in PyTorch
-            return tuple(pads)
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    ph, pw = _pair(padding, "conv2d: padding", 0)
-    return ph, ph, pw, pw
-
-
-def _out_size(what, size, pad, kernel, dilation, stride, axis):
-    span = dilation * (kernel - 1) + 1
-    if size + pad < span:
-        raise ValueError(
-            f"{what}: the kernel spans {span} pixels along {axis} (size {kernel}, dilation {dilation}) but the "
-            f"input has only {size} (+{pad} padding)"
-        )
-    return (size + pad - span) // stride + 1
-
-
-def _images(x, what):
-    """x as a 4-D batch; a 3-D (C, H, W) image is a batch of one (``ctx.unbatched`` undoes it)."""
-    if x.ndim == 3:
-        return x[None], True
-    if x.ndim != 4:
-        raise ValueError(f"{what}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {x.shape}")
-    return x, False
-
-
 def _padded(x, pads, value=0.0):
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -177,7 +128,7 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        x, ctx.unbatched = _images(x, "conv2d")
+        x, ctx.unbatched = as_batch(x, "conv2d")
         if weight.ndim != 4:
             raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels / groups, kh, kw), "
                              f"got shape {weight.shape}")
@@ -196,11 +147,11 @@ class Conv2d(Function):
         if bias is not None and np.shape(bias) != (o,):
             raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {weight.shape}, "
                              f"got {np.shape(bias)}")
-        stride = _pair(stride, "conv2d: stride", 1)
-        dilation = _pair(dilation, "conv2d: dilation", 1)
-        pads = _conv_padding(padding, (kh, kw), dilation, stride)
-        out = (_out_size("conv2d", h, pads[0] + pads[1], kh, dilation[0], stride[0], "H"),
-               _out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
+        stride = pair(stride, "conv2d: stride", 1)
+        dilation = pair(dilation, "conv2d: dilation", 1)
+        pads = conv_padding(padding, (kh, kw), dilation, stride)
+        out = (out_size("conv2d", h, pads[0] + pads[1], kh, dilation[0], stride[0], "H"),
+               out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
         xp = _padded(x, pads)
         view = _offset_view(xp, (kh, kw), out, stride, dilation)
         k, p = cg * kh * kw, out[0] * out[1]
@@ -327,15 +278,15 @@ def _col2im_wide(g, wt, weight_shape, grad, out, dilation, groups):
 # ---------------------------------------------------------------------- pooling
 def _pool_setup(ctx, x, kernel_size, stride, padding, what):
     """Checked window geometry; pads at most half the window, as PyTorch requires."""
-    x, ctx.unbatched = _images(x, what)
-    kernel = _pair(kernel_size, f"{what}: kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, f"{what}: stride", 1)
-    ph, pw = _pair(padding, f"{what}: padding", 0)
+    x, ctx.unbatched = as_batch(x, what)
+    kernel = pair(kernel_size, f"{what}: kernel_size", 1)
+    stride = kernel if stride is None else pair(stride, f"{what}: stride", 1)
+    ph, pw = pair(padding, f"{what}: padding", 0)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(f"{what}: padding {padding!r} must be at most half of kernel_size {kernel_size!r}")
     n, c, h, w = x.shape
-    out = (_out_size(what, h, 2 * ph, kernel[0], 1, stride[0], "H"),
-           _out_size(what, w, 2 * pw, kernel[1], 1, stride[1], "W"))
+    out = (out_size(what, h, 2 * ph, kernel[0], 1, stride[0], "H"),
+           out_size(what, w, 2 * pw, kernel[1], 1, stride[1], "W"))
     ctx.geometry = ((n, c, h + 2 * ph, w + 2 * pw), (ph, ph, pw, pw), kernel, out, stride)
     return x
 
