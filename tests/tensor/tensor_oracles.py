@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import naivegrad.scalar as scalar
+from naivegrad.registry.scalar_ref import matmul as s_matmul  # the one scalar reference of matmul
 from naivegrad.scalar import Value
 from naivegrad.tensor import Tensor, concatenate, linear, maximum, minimum, nll_loss, stack, where
 
@@ -153,23 +154,6 @@ def s_clip(lo, hi):
             return hi
         return v
     return f
-
-
-def s_matmul(A, B):
-    A2 = A[None, :] if A.ndim == 1 else A
-    B2 = B[:, None] if B.ndim == 1 else B
-    batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
-    A2 = np.broadcast_to(A2, batch + A2.shape[-2:])
-    B2 = np.broadcast_to(B2, batch + B2.shape[-2:])
-    out = np.empty(batch + (A2.shape[-2], B2.shape[-1]), dtype=object)
-    for i in np.ndindex(out.shape):
-        *b, r, c = i
-        out[i] = scalar.dot(list(A2[tuple(b) + (r,)]), list(B2[tuple(b) + (slice(None), c)]))
-    if A.ndim == 1:
-        out = out[..., 0, :]
-    if B.ndim == 1:
-        out = out[..., 0]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- the table
@@ -417,7 +401,7 @@ def _linear_draw(data):
 
 
 def s_linear(X, W, B=None):
-    out = s_matmul(X, W.T) if X.ndim > 1 else s_matmul(X, W.T)
+    out = s_matmul(X, W.T)
     return out if B is None else obj_map(lambda a, b: a + b, out, B)
 
 
