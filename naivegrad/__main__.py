@@ -1,8 +1,8 @@
-"""``python -m naivegrad``: the same as the ``naivegrad`` command (see ``naivegrad.cli``)."""
+"""``python -m naivegrad``: the same as the ``naivegrad`` command (see ``naivegrad.app.cli``)."""
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,12 +2,12 @@
 
 import pytest
 
-from naivegrad import cli
+from naivegrad.app import cli
 
 
 @pytest.fixture
 def run_cli(capsys):
-    """``run_cli(*argv)`` -> (exit status, stdout, stderr) of ``naivegrad.cli.main(argv)``, in-process."""
+    """``run_cli(*argv)`` -> (exit status, stdout, stderr) of ``naivegrad.app.cli.main(argv)``, in-process."""
 
     def run(*argv):
         capsys.readouterr()  # drop anything printed before

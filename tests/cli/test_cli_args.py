@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-from naivegrad import cli
+from naivegrad.app import cli
 from naivegrad.data import mnist_files
 
 from cli_helpers import ROOT, one_line_error, run_module
@@ -52,15 +52,6 @@ def test_bad_train_arguments_exit_2_with_one_line(run_cli, tmp_path, monkeypatch
     assert expected in line
     assert out == ""  # nothing was trained
     assert list(tmp_path.iterdir()) == []  # and nothing written
-
-
-def test_convnet_is_refused_clearly_when_naivegrad_has_no_conv_layers(run_cli, monkeypatch):
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "naivegrad.nn.conv" else real_find_spec(name, *a))
-    status, _, err = run_cli("train", "--dataset", "mnist", "--model", "convnet")
-    assert status == 2
-    assert "needs naivegrad.nn.conv" in one_line_error(err)
 
 
 def test_no_command_and_bad_commands(run_cli):

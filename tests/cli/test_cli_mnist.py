@@ -1,18 +1,14 @@
 """``naivegrad train --dataset mnist`` on small synthetic digits (so it runs anywhere, fast): the MLP and the
 convnet learn, resume exactly, agree across engines and plot; the real digits are tried when present."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 
-from naivegrad import training
+from naivegrad.app import datasets, runs
 
 from cli_helpers import ROOT, accuracies, checkpoint, one_line_error
 
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
-HAS_CONV = importlib.util.find_spec("naivegrad.nn.conv") is not None
-needs_conv = pytest.mark.skipif(not HAS_CONV, reason="naivegrad.nn.conv (Conv2d, MaxPool2d, Flatten) is not there")
 
 
 def synthetic_digits(n, seed):
@@ -35,7 +31,7 @@ def fake_mnist(monkeypatch):
         calls.append((data_dir, n_train))
         return synthetic_digits(96, 1), synthetic_digits(32, 2)
 
-    monkeypatch.setattr(training, "mnist_t10k_split", split)
+    monkeypatch.setattr(datasets, "mnist_t10k_split", split)
     return calls
 
 
@@ -64,7 +60,6 @@ def test_the_digit_plot(run_cli, fake_mnist, tmp_path):
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@needs_conv
 def test_the_convnet_learns_the_digits(run_cli, fake_mnist):
     status, out, err = run_cli("train", "--dataset", "mnist", "--model", "convnet", "--steps", 40,
                                "--batch-size", 32, "--lr", 0.01, "--quiet")
@@ -73,14 +68,13 @@ def test_the_convnet_learns_the_digits(run_cli, fake_mnist):
     assert accuracies(out)["tensor"][0] >= 80.0
 
 
-@needs_conv
 def test_the_convnet_resumes_exactly(run_cli, fake_mnist, tmp_path, monkeypatch):
     whole, part = tmp_path / "whole.npz", tmp_path / "part.npz"
     argv = ["train", "--dataset", "mnist", "--model", "convnet", "--steps", 8, "--batch-size", 16, "--quiet"]
     assert run_cli(*argv, "--save", whole)[0] == 0
-    real_step = training.Run.train_step
+    real_step = runs.Run.train_step
     with monkeypatch.context() as patch:
-        patch.setattr(training.Run, "train_step",
+        patch.setattr(runs.Run, "train_step",
                       lambda self, total: (_ for _ in ()).throw(KeyboardInterrupt) if self.step == 5
                       else real_step(self, total))
         status, _, err = run_cli(*argv, "--save", part)
@@ -94,7 +88,6 @@ def test_the_convnet_resumes_exactly(run_cli, fake_mnist, tmp_path, monkeypatch)
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
-@needs_conv
 def test_the_convnet_agrees_across_engines(run_cli, fake_mnist):
     status, out, err = run_cli("train", "--dataset", "mnist", "--model", "convnet", "--backend", "both",
                                "--steps", 2, "--batch-size", 2, "--quiet")
@@ -104,7 +97,6 @@ def test_the_convnet_agrees_across_engines(run_cli, fake_mnist):
 
 @pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(),
                     reason=f"the real MNIST test set is not in {MNIST_DIR}")
-@needs_conv
 def test_the_convnet_on_real_digits(run_cli):
     status, out, err = run_cli("train", "--dataset", "mnist", "--model", "convnet", "--data-dir", MNIST_DIR,
                                "--steps", 40, "--quiet")

@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from naivegrad import nn, plotting
+from naivegrad import nn
+from naivegrad.app import plots
 
 from cli_helpers import checkpoint, model_weights, one_line_error
 
@@ -51,7 +52,7 @@ def test_the_boundary_is_drawn_from_the_trained_weights_over_all_points(run_cli,
     the scalar model with the saved weights, over a grid that covers every point."""
     pytest.importorskip("matplotlib")
     seen = {}
-    real = plotting.plot_points
+    real = plots.plot_points
 
     def spy(path, score_fn, X_train, y_train, X_test, y_test, history, title, classes):
         seen.update(score_fn=score_fn, points=np.concatenate([X_train, X_test]), history=history, classes=classes)
@@ -60,7 +61,7 @@ def test_the_boundary_is_drawn_from_the_trained_weights_over_all_points(run_cli,
              classes)
         seen["grid"] = grid[0]
 
-    monkeypatch.setattr(plotting, "plot_points", spy)
+    monkeypatch.setattr(plots, "plot_points", spy)
     ckpt, target = tmp_path / "run.npz", tmp_path / "plot.png"
     status, _, err = run_cli("train", "--dataset", dataset, "--steps", 5, "--test-fraction", 0.25, "--save", ckpt,
                              "--plot", target, "--quiet")
@@ -93,6 +94,6 @@ def test_the_digit_plot_shows_the_misclassified_ones(tmp_path, monkeypatch):
     monkeypatch.setattr(Axes, "text", lambda self, x, y, s, *a, **k: (drawn.append(s), real_text(self, x, y, s, *a, **k))[1])
     history = {"loss": [2.3, 1.0, 0.5], "accuracy": [0.1, 0.5, 0.8]}
     target = tmp_path / "digits.png"
-    plotting.plot_digits(target, images, labels, predicted, history, "test")
+    plots.plot_digits(target, images, labels, predicted, history, "test")
     assert drawn == [f"{predicted[i]} / {labels[i]}" for i in wrong]  # one caption per mistake, in order
     assert target.read_bytes()[:8] == PNG_SIGNATURE

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from naivegrad import optim, training
+from naivegrad import optim
+from naivegrad.app import config, runs
+from naivegrad.app.checkpoint import save as save_checkpoint
 from naivegrad.nn.serialization import atomic_savez
 
 from cli_helpers import checkpoint, model_weights, module_command, module_env, one_line_error
@@ -27,7 +29,7 @@ def interrupter(k, where="step"):
     """(method name, replacement) raising KeyboardInterrupt, as Ctrl-C would, in step ``k``: as it starts
     (``where="step"``), or in its forward pass, after its batch was taken from the loader (``"loss"``)."""
     name = "train_step" if where == "step" else "loss"
-    real = getattr(training.Run, name)
+    real = getattr(runs.Run, name)
 
     def interrupted(self, *args):
         if self.step == k:
@@ -39,8 +41,8 @@ def interrupter(k, where="step"):
 
 def interrupt_at(monkeypatch, k, where="step"):
     """Interrupt step ``k`` (see ``interrupter``) for the rest of the test; returns the real ``train_step``."""
-    real_step = training.Run.train_step
-    monkeypatch.setattr(training.Run, *interrupter(k, where))
+    real_step = runs.Run.train_step
+    monkeypatch.setattr(runs.Run, *interrupter(k, where))
     return real_step
 
 
@@ -86,7 +88,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(run_cli, tmp_path, monkey
 # run_cli reads and clears the captured output on every call, so sharing it between examples is safe.
 @settings(max_examples=max(5, settings.default.max_examples // 6),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(dataset=st.sampled_from(training.POINT_DATASETS), optimizer=st.sampled_from(training.OPTIMIZERS),
+@given(dataset=st.sampled_from(config.POINT_DATASETS), optimizer=st.sampled_from(config.OPTIMIZERS),
        batch_size=st.integers(1, 100), steps=st.integers(2, 25), data=st.data(), seed=st.integers(0, 3),
        test_fraction=st.sampled_from([0.0, 0.2]), where=st.sampled_from(["step", "loss"]))
 def test_resume_equals_uninterrupted_for_generated_recipes(run_cli, dataset, optimizer, batch_size, steps, data,
@@ -97,7 +99,7 @@ def test_resume_equals_uninterrupted_for_generated_recipes(run_cli, dataset, opt
     with tempfile.TemporaryDirectory() as folder:
         whole, part = Path(folder, "whole.npz"), Path(folder, "part.npz")
         assert run_cli(*argv, "--save", whole)[0] == 0
-        with mock.patch.object(training.Run, *interrupter(k, where)):
+        with mock.patch.object(runs.Run, *interrupter(k, where)):
             assert run_cli(*argv, "--save", part)[0] == 130
         assert run_cli("train", "--resume", part, "--save", part, "--quiet")[0] == 0
         assert_same_run(checkpoint(part), checkpoint(whole))
@@ -109,7 +111,7 @@ def test_a_checkpoint_resumes_on_the_other_engine(run_cli, tmp_path, monkeypatch
     assert run_cli(*argv, "--backend", "scalar", "--save", whole)[0] == 0
     real_step = interrupt_at(monkeypatch, 5)
     assert run_cli(*argv, "--backend", "scalar", "--save", part)[0] == 130
-    monkeypatch.setattr(training.Run, "train_step", real_step)
+    monkeypatch.setattr(runs.Run, "train_step", real_step)
     assert run_cli("train", "--quiet", "--resume", part, "--backend", "tensor", "--save", part)[0] == 0
     a, b = model_weights(checkpoint(part)), model_weights(checkpoint(whole))
     for name in a:  # the same float64 arithmetic, summed in another order
@@ -151,9 +153,8 @@ def test_interrupted_inside_a_parameter_update_keeps_the_previous_checkpoint(run
 
 def test_save_every_writes_periodically_and_at_the_end(run_cli, tmp_path, monkeypatch):
     written = []
-    real = training.save_checkpoint
-    monkeypatch.setattr(training, "save_checkpoint", lambda path, config, run: (written.append(run.step),
-                                                                                real(path, config, run)))
+    monkeypatch.setattr("naivegrad.app.checkpoint.save", lambda path, cfg, run: (written.append(run.step),
+                                                                                save_checkpoint(path, cfg, run)))
     ckpt = tmp_path / "run.npz"
     assert run_cli("train", "--backend", "tensor", "--quiet", "--steps", 10, "--save", ckpt, "--save-every", 4)[0] == 0
     assert written == [4, 8, 10]

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from naivegrad import nn, training
+from naivegrad import nn
+from naivegrad.app import runs
 from naivegrad.data import blobs, moons
 from naivegrad.examples import moons as moons_example
 
@@ -64,7 +65,7 @@ def test_both_engines_side_by_side_agree_and_the_reported_difference_is_true(run
 
 
 def test_engines_that_drift_apart_are_reported_as_disagreeing(run_cli, monkeypatch):
-    real_step = training.Run.train_step
+    real_step = runs.Run.train_step
 
     def drifting(self, total):
         result = real_step(self, total)
@@ -72,7 +73,7 @@ def test_engines_that_drift_apart_are_reported_as_disagreeing(run_cli, monkeypat
             self.params[0].data[0, 0] += 1e-6  # a bug in one engine, as small as a float32 rounding
         return result
 
-    monkeypatch.setattr(training.Run, "train_step", drifting)
+    monkeypatch.setattr(runs.Run, "train_step", drifting)
     status, out, _ = run_cli("train", "--backend", "both", "--steps", 6, "--quiet")
     assert status == 1
     assert "engines DISAGREE" in out

@@ -1,0 +1,251 @@
+"""The settings of a training run: ``Config``, the per-dataset defaults (``resolve``) and the resume policy.
+
+>>> config = resolve({"dataset": "moons", "steps": 300})     # every other setting takes its default
+>>> config.batch_size, config.optimizer, config.lr, config.backend
+(100, 'sgd', 1.0, 'scalar')
+
+Settings are keyed by their command-line names with ``_`` (``batch_size`` for ``--batch-size``); every
+error is a ``ConfigError`` whose message names the option. ``resume`` applies the resume policy: a resumed
+run takes what is trained from its checkpoint (``RESUME_FIXED``) and may change only the rest.
+"""
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from ..engines import ENGINES, SCALAR, TENSOR
+
+__all__ = [
+    "Config", "ConfigError", "resolve", "resume", "parse_hidden", "SETTINGS", "RESUME_FIXED",
+    "DATASETS", "POINT_DATASETS", "MODELS", "OPTIMIZERS", "BACKENDS", "BOTH", "MNIST_HELD_OUT",
+]
+
+POINT_DATASETS = ("moons", "circles", "spirals", "blobs")
+DATASETS = POINT_DATASETS + ("mnist",)
+MODELS = ("mlp", "convnet")
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+BOTH = "both"  # the two engines side by side, compared
+BACKENDS = ENGINES + (BOTH,)
+
+#: Settings that define what is trained: a resumed run takes them from its checkpoint and refuses others.
+RESUME_FIXED = ("dataset", "samples", "noise", "classes", "test_fraction", "seed", "model", "hidden",
+                "optimizer", "batch_size", "l2")
+
+MNIST_HELD_OUT = 2000  # the last 2,000 of the 10,000 test digits: the split the README's accuracies use
+_MNIST_FIXED = {"samples": 10000, "noise": 0.0, "classes": 10, "test_fraction": MNIST_HELD_OUT / 10000}
+_DEFAULT_LR = {  # (2-D sets, mnist)
+    "sgd": (1.0, 0.1),
+    "adam": (0.05, 1e-3),
+    "rmsprop": (0.01, 1e-3),
+}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the command-line option."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a training run, resolved (no defaults left open). Build one with ``resolve``."""
+
+    dataset: str
+    samples: int       # points in a 2-D set, before the held-out split (mnist: 10,000 digits, 2,000 held out)
+    noise: float       # 2-D sets: noise std (blobs: each cluster's std)
+    classes: int
+    test_fraction: float
+    seed: int
+    model: str
+    hidden: tuple
+    optimizer: str
+    lr: float
+    steps: int
+    batch_size: int
+    l2: float
+    backend: str
+    data_dir: str = None  # where MNIST is looked for first
+
+    @property
+    def binary(self):
+        """Two classes are learned micrograd's way: one score, hinge loss, labels -1/1."""
+        return self.classes == 2
+
+    @property
+    def loss_name(self):
+        return "hinge" if self.binary else "cross-entropy"
+
+    @property
+    def n_test(self):
+        """Samples held out (the last ones)."""
+        return _n_test(self.samples, self.test_fraction)
+
+    @property
+    def n_inputs(self):
+        return 784 if self.dataset == "mnist" else 2
+
+    @property
+    def n_outputs(self):
+        return 1 if self.binary else self.classes
+
+    def to_json(self):
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return json.dumps(d, sort_keys=True)
+
+    def describe(self):
+        """One line: what is trained on what, with which loss and optimizer."""
+        n_test = self.n_test
+        if self.dataset == "mnist":
+            what = f"mnist ({self.samples - MNIST_HELD_OUT} train / {MNIST_HELD_OUT} test digits)"
+        else:
+            what = f"{self.dataset} ({self.samples - n_test} train" + (f" / {n_test} test" if n_test else "") + \
+                   f" points, {self.classes} classes)"
+        model = (f"MLP({self.n_inputs}, {list(self.hidden) + [self.n_outputs]})" if self.model == "mlp" else
+                 "ConvNet(conv3x3 1->8, relu, maxpool2, conv3x3 8->16, relu, maxpool2, linear 400->10)")
+        l2 = f" + {self.l2:g} L2" if self.l2 else ""
+        batch = "full batch" if self.batch_size >= self.samples - n_test else f"batch {self.batch_size}"
+        return (f"{model} on {what}: {self.loss_name} loss{l2}, {self.optimizer} lr {self.lr:g} -> {self.lr / 10:g}, "
+                f"{batch}, seed {self.seed}")
+
+
+#: The names of the settings, as ``resolve`` takes them (the command-line options, with ``_``).
+SETTINGS = tuple(f.name for f in fields(Config))
+
+
+def resolve(settings):
+    """A ``Config`` from a dict of the settings given (command-line names with ``_``); the rest are defaults.
+
+    The defaults depend on the dataset: a 2-D set trains ``MLP(2, [16, 16, out])`` on 100 points, full batch,
+    SGD from lr 1.0, for 100 steps on the scalar engine; MNIST trains ``MLP(784, [128, 10])`` on 8,000 digits in
+    batches of 128 with Adam from lr 1e-3 for 2,000 steps on the tensor engine. Raises ``ConfigError`` naming
+    the option for any setting that cannot be used.
+    """
+    s = {k: v for k, v in settings.items() if v is not None}
+    unknown = sorted(set(s) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}")
+    dataset = s.get("dataset", "moons")
+    if dataset not in DATASETS:
+        raise ConfigError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    points = dataset != "mnist"
+    model = s.get("model", "mlp")
+    if model not in MODELS:
+        raise ConfigError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    if model == "convnet" and points:
+        raise ConfigError(f"--model convnet needs images (--dataset mnist); {dataset} is a 2-D dataset: use --model mlp")
+    backend = s.get("backend", SCALAR if points else TENSOR)
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    optimizer = s.get("optimizer", "sgd" if points else "adam")
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+
+    if points:
+        samples = _int_at_least("--samples", s.get("samples", 100), 2)
+        noise = _real_at_least("--noise", s.get("noise", 0.25 if dataset == "blobs" else 0.1), 0.0)
+        default_classes = {"blobs": 3}.get(dataset, 2)
+        classes = _int_at_least("--classes", s.get("classes", default_classes), 2)
+        if dataset in ("moons", "circles") and classes != 2:
+            raise ConfigError(f"--classes: {dataset} has 2 classes, got {classes}")
+        if classes > samples:
+            raise ConfigError(f"--classes {classes} needs at least as many --samples, got {samples}")
+        test_fraction = _real_at_least("--test-fraction", s.get("test_fraction", 0.0), 0.0)
+        n_test = _n_test(samples, test_fraction)
+        if test_fraction >= 1.0 or (test_fraction > 0 and not 1 <= n_test <= samples - 1):
+            raise ConfigError(f"--test-fraction {test_fraction:g} of {samples} samples leaves "
+                              f"{samples - n_test} to train and {n_test} to test: use a fraction in (0, 1) "
+                              f"that keeps at least one of each")
+    else:
+        for key in ("samples", "noise", "classes", "test_fraction"):
+            if key in s and s[key] != _MNIST_FIXED[key]:
+                raise ConfigError(f"--{key.replace('_', '-')} applies to the 2-D datasets; mnist trains on the "
+                                  f"first 8,000 test digits and holds out the last {MNIST_HELD_OUT}")
+        samples, noise, classes, test_fraction = (_MNIST_FIXED[k] for k in ("samples", "noise", "classes",
+                                                                           "test_fraction"))
+        n_test = MNIST_HELD_OUT
+
+    hidden = s.get("hidden", () if model == "convnet" else (16, 16) if points else (128,))
+    if isinstance(hidden, str):
+        hidden = parse_hidden(hidden)
+    hidden = tuple(_int_at_least("--hidden", h, 1) for h in hidden)
+    if model == "convnet" and hidden:
+        raise ConfigError("--hidden applies to --model mlp; the convnet's layers are fixed")
+
+    lr = _real_at_least("--lr", s.get("lr", _DEFAULT_LR[optimizer][0 if points else 1]), 0.0)
+    steps = _int_at_least("--steps", s.get("steps", 100 if points else 2000), 1)
+    n_train = samples - n_test
+    batch_size = _int_at_least("--batch-size", s.get("batch_size", n_train if points else 128), 1)
+    batch_size = min(batch_size, n_train)  # a batch larger than the data is the full batch
+    l2 = _real_at_least("--l2", s.get("l2", 1e-4 if points else 0.0), 0.0)
+    seed = _int_at_least("--seed", s.get("seed", 0), 0)
+    data_dir = s.get("data_dir")
+    return Config(dataset=dataset, samples=samples, noise=noise, classes=classes, test_fraction=test_fraction,
+                  seed=seed, model=model, hidden=hidden, optimizer=optimizer, lr=lr, steps=steps,
+                  batch_size=batch_size, l2=l2, backend=backend, data_dir=data_dir)
+
+
+def resume(saved, given, source):
+    """The ``Config`` of a resumed run: the checkpoint's settings ``saved`` with the ``given`` ones on top.
+
+    What was not given comes from the checkpoint. Giving a setting of ``RESUME_FIXED`` that differs from the
+    checkpoint's is a ``ConfigError`` naming ``source`` (the checkpoint); ``lr``, ``steps``, ``backend`` and
+    ``data_dir`` may change.
+    """
+    before = resolve(saved)
+    config = resolve({**saved, **given})
+    for key in RESUME_FIXED:
+        if getattr(config, key) != getattr(before, key):
+            raise ConfigError(
+                f"checkpoint {source} was trained with {_option(key)} {_shown(key, getattr(before, key))}, "
+                f"not {_shown(key, getattr(config, key))}: drop {_option(key)} to continue it, or start a new run "
+                f"without --resume")
+    return config
+
+
+def parse_hidden(text):
+    """``"16,16"`` -> ``(16, 16)``; an empty string is no hidden layer (a linear model)."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if parts == [""]:
+        return ()
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--hidden must be layer sizes separated by commas, like 16,16; got {text!r}") from None
+    for n in sizes:
+        if n < 1:
+            raise ConfigError(f"--hidden layer sizes must be >= 1, got {text!r}")
+    return sizes
+
+
+def _int_at_least(option, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ConfigError(f"{option} must be an integer, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{option} must be >= {low}, got {value}")
+    return int(value)
+
+
+def _real_at_least(option, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{option} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < low:
+        raise ConfigError(f"{option} must be a finite number >= {low:g}, got {value!r}")
+    return value
+
+
+def _n_test(samples, fraction):
+    return int(round(samples * fraction))
+
+
+def _option(key):
+    return "--" + key.replace("_", "-")
+
+
+def _shown(key, value):
+    if key == "hidden":
+        return ",".join(str(h) for h in value) or '""'
+    return f"{value:g}" if isinstance(value, float) else str(value)
