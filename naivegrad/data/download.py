@@ -13,19 +13,10 @@ from tqdm import tqdm
 
 from .._atomic import atomic_write
 
-__all__ = ["download", "md5sum", "ChecksumError", "TIMEOUT"]
+__all__ = ["download", "ChecksumError", "TIMEOUT"]
 
 TIMEOUT = 10.0   # seconds per connect and per read: an offline machine should fail fast, not hang
 _CHUNK = 1 << 16
-
-
-def md5sum(path):
-    """The hex md5 of a file's contents, read in chunks."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class ChecksumError(OSError):

@@ -14,6 +14,8 @@ user's function, and the inner one checks what it may do:
 import threading
 from contextlib import contextmanager
 
+from ..engines import SCALAR, TENSOR
+
 __all__ = ["running", "active"]
 
 
@@ -34,13 +36,13 @@ def active(engine):
 def running(engine, mode, name):
     """Mark transform ``name`` (of ``engine``, in ``mode``) as running while its body calls the user's f."""
     outer = [n for eng, _, n in _levels.stack if eng == engine]
-    if outer and engine == "tensor":
+    if outer and engine == TENSOR:
         raise NotImplementedError(
             f"{name} inside {outer[-1]} on the tensor engine: its derivatives are numpy arrays without a "
             f"graph, so a derivative cannot be differentiated again; use the scalar engine (pass lists of "
             f"floats) for higher-order derivatives"
         )
-    if outer and engine == "scalar" and mode == "forward":
+    if outer and engine == SCALAR and mode == "forward":
         raise NotImplementedError(
             f"{name} inside {outer[-1]} on the scalar engine: forward mode must be the outermost transform "
             f"(a Value carries one float tangent, which cannot be differentiated again or shared by two "

@@ -9,21 +9,25 @@ carry it; an op without one stops forward mode with a ``NotImplementedError`` na
 
 import numpy as np
 
+from ..engines import TENSOR, is_tensor
 from ..grad_mode import enable_grad, no_grad
+from ..tensor import Function, Tensor
 from .nesting import running
-from .trees import flatten
+from .trees import LEAF, flatten, unflatten
 
-__all__ = ["TensorEngine"]
+__all__ = ["TensorEngine", "MissingJvpRule"]
 
 
-def _tensor():
-    from ..tensor import Tensor
+class MissingJvpRule(NotImplementedError):
+    """Forward mode reached a tensor op that has no ``jvp`` rule; ``op`` is that op's ``Function`` class."""
 
-    return Tensor
+    def __init__(self, message, op):
+        super().__init__(message)
+        self.op = op
 
 
 def _as_float_array(x):
-    data = x.data if isinstance(x, _tensor()) else x
+    data = x.data if is_tensor(x) else x
     if data.dtype.kind == "f":
         return data
     if data.dtype.kind in "biu" and data.dtype.kind != "b":
@@ -32,10 +36,9 @@ def _as_float_array(x):
 
 
 def _output_leaves(out, name):
-    Tensor = _tensor()
     leaves, tree = flatten(out, f"{name}: the output of f")
     for v in leaves:
-        if not isinstance(v, Tensor):
+        if not is_tensor(v):
             raise TypeError(
                 f"{name}: f must return Tensors (or lists/tuples of Tensors) on the tensor engine, got a "
                 f"{type(v).__name__} among its outputs"
@@ -45,8 +48,6 @@ def _output_leaves(out, name):
 
 def _jvp_failure(exc):
     """The op whose missing jvp rule raised ``exc`` (a NotImplementedError), or None if it came from elsewhere."""
-    from ..tensor.function import Function
-
     apply_code = Function.apply.__func__.__code__
     op = None
     tb = exc.__traceback__
@@ -128,10 +129,10 @@ class _Pullback:
 class TensorEngine:
     """numpy arrays and Tensors: one leaf per argument."""
 
-    name = "tensor"
+    name = TENSOR
 
     def check_primal(self, leaves, tree, name, index):
-        if tree != "leaf":
+        if tree != LEAF:
             raise TypeError(
                 f"{name}: argument {index} is a list of arrays/Tensors; on the tensor engine each argument "
                 f"must be one Tensor or numpy array (pass several as separate arguments, argnums=(0, 1, ...))"
@@ -141,8 +142,7 @@ class TensorEngine:
     # ------------------------------------------------------------------ reverse mode
     def reverse(self, f, args, argnums, specs, name, create_graph=None):
         # create_graph is ignored: nothing can differentiate the result (nesting.running refuses to nest).
-        Tensor = _tensor()
-        with running("tensor", "reverse", name), enable_grad():
+        with running(TENSOR, "reverse", name), enable_grad():
             inputs = [[Tensor(_as_float_array(leaves[0]), requires_grad=True)] for leaves, _ in specs]
             new = list(args)
             for a, ins in zip(argnums, inputs):
@@ -153,8 +153,7 @@ class TensorEngine:
 
     # ------------------------------------------------------------------ forward mode
     def forward(self, f, args, argnums, specs, tangents, name, record=True):
-        Tensor = _tensor()
-        with running("tensor", "forward", name):
+        with running(TENSOR, "forward", name):
             new = list(args)
             for a, (leaves, _), tans in zip(argnums, specs, tangents):
                 x = Tensor(_as_float_array(leaves[0]), requires_grad=False)
@@ -172,10 +171,10 @@ class TensorEngine:
                 op = _jvp_failure(e)
                 if op is None:
                     raise
-                raise NotImplementedError(
+                raise MissingJvpRule(
                     f"{name}: the tensor op {op.__name__} has no forward-mode rule (Function.jvp) yet, so "
                     f"forward mode (jvp, jacfwd) cannot pass through it; reverse mode (vjp, grad, jacrev) "
-                    f"works through its backward"
+                    f"works through its backward", op
                 ) from e
         out_leaves, out_tree = _output_leaves(output, name)
         tans = [np.zeros_like(v.data) if v.tangent is None else np.asarray(v.tangent) for v in out_leaves]
@@ -187,10 +186,9 @@ class TensorEngine:
     # ------------------------------------------------------------------ values in and out
     def tangent_leaves(self, t, tree, leaves, name, what, allow_values=False):
         """One array per leaf: ``t`` must have the leaf's shape (a number is fine for a 0-d leaf)."""
-        Tensor = _tensor()
-        if tree == "leaf":
+        if tree == LEAF:
             ref = leaves[0]
-            arr = t.data if isinstance(t, Tensor) else np.asarray(t)
+            arr = t.data if is_tensor(t) else np.asarray(t)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name}: {what} must hold real numbers, got dtype {arr.dtype}")
             if arr.shape != ref.shape:
@@ -203,19 +201,17 @@ class TensorEngine:
                              f"({len(leaves)} tensors), got {len(t_leaves)} leaves in another structure")
         out = []
         for ref, v in zip(leaves, t_leaves):
-            out.extend(self.tangent_leaves(v, "leaf", [ref], name, what))
+            out.extend(self.tangent_leaves(v, LEAF, [ref], name, what))
         return out
 
     def gradient(self, flat, tree):
-        return _tensor()(flat[0], requires_grad=False)
+        return Tensor(flat[0], requires_grad=False)
 
     def tangent_result(self, flat, tree):
-        from .trees import unflatten
-
         return unflatten(tree, flat)
 
     def out_shape(self, out_leaves, out_tree, name):
-        if out_tree != "leaf":
+        if out_tree != LEAF:
             raise TypeError(f"{name}: f must return one Tensor on the tensor engine (got a list/tuple)")
         return out_leaves[0].shape
 
@@ -236,6 +232,6 @@ class TensorEngine:
 
 
 def _strip(tree):
-    if tree == "leaf" or tree[0] == "array":
+    if tree == LEAF or tree[0] == "array":
         return tree
     return ("seq", tuple(_strip(c) for c in tree[1]))

@@ -8,13 +8,14 @@ import numbers
 
 import numpy as np
 
+from ..engines import SCALAR, TENSOR, is_tensor
 from .scalar_engine import ScalarEngine
 from .tensor_engine import TensorEngine
-from .trees import LEAF, engine_of, flatten
+from .trees import LEAF, engine_of_leaves, flatten
 
 __all__ = ["jvp", "vjp", "grad", "jacrev", "jacfwd", "hessian", "hvp"]
 
-_ENGINES = {"scalar": ScalarEngine(), "tensor": TensorEngine()}
+_ENGINES = {SCALAR: ScalarEngine(), TENSOR: TensorEngine()}
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -40,7 +41,7 @@ def _argnums(argnums, nargs, name):
 def _specs(args, argnums, name):
     """The engine of the differentiated arguments and their (leaves, tree), one per argnum."""
     specs = [flatten(args[a], f"{name}: argument {a}") for a in argnums]
-    engine = _ENGINES[engine_of([v for leaves, _ in specs for v in leaves], name)]
+    engine = _ENGINES[engine_of_leaves([v for leaves, _ in specs for v in leaves], name)]
     for a, (leaves, tree) in zip(argnums, specs):
         engine.check_primal(leaves, tree, name, a)
     return engine, specs
@@ -59,7 +60,7 @@ def _as_args(primals, tangents, name):
 
 
 def _scalar_output(engine, pull, name):
-    if engine.name == "scalar":
+    if engine.name == SCALAR:
         if pull.out_tree != LEAF:
             raise ValueError(f"{name}: f must return a single Value (a scalar), got "
                              f"{len(pull.out_leaves)} Values in a {pull.out_tree[0]}")
@@ -109,7 +110,7 @@ def jacfwd(f, argnums=0):
         for i, ((leaves, _), shape) in enumerate(zip(specs, in_shapes)):
             for index in np.ndindex(*shape):
                 tans = [[None] * len(lv) for lv, _ in specs]
-                if engine.name == "scalar":
+                if engine.name == SCALAR:
                     tans[i][int(np.ravel_multi_index(index, shape)) if shape else 0] = 1.0
                 else:
                     t = np.zeros(shape, dtype=_float_dtype(leaves[0]))
@@ -118,7 +119,7 @@ def jacfwd(f, argnums=0):
                 _, out_leaves, out_tree, out_t = engine.forward(f, args, nums, specs, tans, "jacfwd",
                                                                 record=False)
                 out_info = _same_output(out_info, out_leaves, out_tree, "jacfwd")
-                columns[i].append(out_t if engine.name == "scalar" else out_t[0])
+                columns[i].append(out_t if engine.name == SCALAR else out_t[0])
         if out_info is None:  # no input numbers at all: one evaluation for the output's shape
             _, out_leaves, out_tree, _ = engine.forward(f, args, nums, specs, [[None] * len(lv) for lv, _ in specs],
                                                         "jacfwd", record=False)
@@ -132,7 +133,7 @@ def jacfwd(f, argnums=0):
 
 
 def _float_dtype(x):
-    dt = np.asarray(x.data if hasattr(x, "requires_grad") else x).dtype
+    dt = np.asarray(x.data if is_tensor(x) else x).dtype
     return dt if dt.kind == "f" else np.float64
 
 
@@ -206,7 +207,7 @@ def jacrev(f, argnums=0):
         engine, specs = _specs(args, nums, "jacrev")
         pull = engine.reverse(f, args, nums, specs, "jacrev", create_graph=False)
         out_shape = engine.out_shape(pull.out_leaves, pull.out_tree, "jacrev")
-        if engine.name == "scalar":
+        if engine.name == SCALAR:
             rows = [pull.pull_one(k) for k in range(len(pull.out_leaves))]
         else:
             rows = [pull.pull_one(0, index) for index in np.ndindex(*out_shape)]
@@ -221,7 +222,7 @@ def jacrev(f, argnums=0):
 
 # ---------------------------------------------------------------------------- second order
 def _no_tensor_second_order(engine, name):
-    if engine.name == "tensor":
+    if engine.name == TENSOR:
         raise NotImplementedError(
             f"{name} on the tensor engine: its backward and jvp rules compute numpy arrays, not Tensors "
             f"with a graph, so no derivative can be differentiated again (neither forward-over-reverse nor "

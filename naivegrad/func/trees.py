@@ -10,20 +10,11 @@ from numbers import Real
 
 import numpy as np
 
-from ..scalar import Value
+from ..engines import SCALAR, TENSOR, is_tensor, is_value
 
-__all__ = ["LEAF", "flatten", "unflatten", "tree_shape", "is_number", "is_tensor_leaf", "engine_of"]
+__all__ = ["LEAF", "flatten", "unflatten", "tree_shape", "is_number", "is_tensor_leaf", "engine_of_leaves"]
 
 LEAF = "leaf"
-
-
-def _tensor_class():
-    # Imported lazily: the scalar engine must work where the tensor engine is not importable.
-    try:
-        from ..tensor import Tensor
-    except ImportError:  # pragma: no cover - the tensor engine is part of the package
-        return None
-    return Tensor
 
 
 def is_number(x):
@@ -35,8 +26,7 @@ def is_tensor_leaf(x):
     """A Tensor, or a numpy array that is not an object array (a tensor-engine argument)."""
     if isinstance(x, np.ndarray):
         return x.dtype != object
-    tensor = _tensor_class()
-    return tensor is not None and isinstance(x, tensor)
+    return is_tensor(x)
 
 
 def flatten(x, what):
@@ -51,12 +41,12 @@ def flatten(x, what):
 
 def _flatten(x, leaves, what):
     # An explicit stack would be longer than this; nesting depth is the array's ndim, not the graph's size.
-    if type(x) is Value or is_number(x) or is_tensor_leaf(x):
+    if is_value(x) or is_number(x) or is_tensor_leaf(x):
         leaves.append(x)
         return LEAF
     if isinstance(x, np.ndarray):  # an object array: one leaf per element
         for v in x.ravel().tolist():
-            if not (type(v) is Value or is_number(v)):
+            if not (is_value(v) or is_number(v)):
                 raise TypeError(f"{what}: an object array must hold Values or numbers, got "
                                 f"{type(v).__name__}: {v!r}")
             leaves.append(v)
@@ -83,7 +73,7 @@ def _unflatten(tree, it):
     if kind == "array":
         n = int(np.prod(rest, dtype=np.int64))
         items = [next(it) for _ in range(n)]
-        if all(type(v) is Value for v in items):
+        if all(is_value(v) for v in items):
             out = np.empty(n, dtype=object)
             out[:] = items
             return out.reshape(rest)
@@ -106,12 +96,13 @@ def tree_shape(tree, what):
     return (len(rest),) + (shapes[0] if shapes else ())
 
 
-def engine_of(leaves, what):
-    """"scalar" when every leaf is a number or a Value, "tensor" when every leaf is a Tensor or an array."""
-    kinds = {"tensor" if is_tensor_leaf(v) else "scalar" for v in leaves}
+def engine_of_leaves(leaves, what):
+    """SCALAR when every leaf is a number or a Value, TENSOR when every leaf is a Tensor or an array (no leaves:
+    SCALAR); a ValueError naming ``what`` when they mix."""
+    kinds = {TENSOR if is_tensor_leaf(v) else SCALAR for v in leaves}
     if len(kinds) > 1:
         raise ValueError(
             f"{what}: mixes scalar-engine arguments (numbers, lists, Values) with tensor-engine ones "
             f"(numpy arrays, Tensors); differentiate with respect to one engine's arguments at a time"
         )
-    return kinds.pop() if kinds else "scalar"
+    return kinds.pop() if kinds else SCALAR

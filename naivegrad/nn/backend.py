@@ -10,20 +10,16 @@ Layers are written once against this small interface; ``ScalarBackend`` and ``Te
 
 import numpy as np
 
+from ..engines import ENGINES, SCALAR, TENSOR, is_tensor, is_value
 from ..scalar import Value
+from ..scalar import conv as _scalar_conv
 from ..scalar import dot as _dot
-from ..scalar import sum as _vsum
+from ..tensor import Tensor
+from ..tensor.tensor import linear as _linear  # one node: x @ W.T + b, as torch.nn.functional.linear
 
 __all__ = ["get_backend", "ScalarBackend", "TensorBackend", "ScalarBatch", "BACKENDS"]
 
-BACKENDS = ("scalar", "tensor")
-
-
-def _tensor_class():
-    # Imported lazily: the scalar engine must work even where the tensor engine is not loaded.
-    from ..tensor import Tensor
-
-    return Tensor
+BACKENDS = ENGINES
 
 
 class ScalarBatch(list):
@@ -46,7 +42,7 @@ def _is_number(x):
 class ScalarBackend:
     """Parameters as object arrays of ``Value``s (float64); math as fused ``dot`` nodes."""
 
-    name = "scalar"
+    name = SCALAR
 
     def check_dtype(self, dtype):
         if dtype is not None and np.dtype(dtype) != np.float64:
@@ -81,7 +77,7 @@ class ScalarBackend:
     def to_input(self, x, dtype):
         if isinstance(x, ScalarBatch):
             return x
-        if isinstance(x, Value) or _is_number(x):
+        if is_value(x) or _is_number(x):
             return ScalarBatch([[x]], single=True)
         if isinstance(x, np.ndarray) and x.dtype != object:
             if x.ndim == 0:
@@ -118,21 +114,16 @@ class ScalarBackend:
 
     # -- images: each row is one (C, H, W) array of Values or floats; the scalar reference ops run per row
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
-        from ..scalar.conv import conv2d
-
-        return ScalarBatch([conv2d(_image(r, "Conv2d"), weight, bias, stride, padding, dilation, groups)
-                            for r in x], x.single)
+        return ScalarBatch([_scalar_conv.conv2d(_image(r, "Conv2d"), weight, bias, stride, padding, dilation,
+                                                groups) for r in x], x.single)
 
     def max_pool2d(self, x, kernel_size, stride, padding):
-        from ..scalar.conv import max_pool2d
-
-        return ScalarBatch([max_pool2d(_image(r, "MaxPool2d"), kernel_size, stride, padding) for r in x], x.single)
+        return ScalarBatch([_scalar_conv.max_pool2d(_image(r, "MaxPool2d"), kernel_size, stride, padding)
+                            for r in x], x.single)
 
     def avg_pool2d(self, x, kernel_size, stride, padding, count_include_pad):
-        from ..scalar.conv import avg_pool2d
-
-        return ScalarBatch([avg_pool2d(_image(r, "AvgPool2d"), kernel_size, stride, padding, count_include_pad)
-                            for r in x], x.single)
+        return ScalarBatch([_scalar_conv.avg_pool2d(_image(r, "AvgPool2d"), kernel_size, stride, padding,
+                                                    count_include_pad) for r in x], x.single)
 
     def flatten(self, x, start_dim, end_dim):
         # The dims count the batch axis, as in PyTorch; a row has one axis fewer.
@@ -169,29 +160,27 @@ def _row(r):
         return r.astype(np.float64, copy=False).tolist()
     out = list(r)
     for v in out:
-        if not (isinstance(v, Value) or _is_number(v)):
+        if not (is_value(v) or _is_number(v)):
             raise TypeError(f"scalar backend inputs must be numbers or Values, got {type(v).__name__}: {v!r}")
     return out
 
 
-def _as_value(v):
-    return v if isinstance(v, Value) else Value(v)
-
-
 def _activate_row(row, name):
-    """Apply the activation to every element of a row: a flat list, or an image array of any shape."""
-    if isinstance(row, np.ndarray):
-        flat = [getattr(_as_value(v), name)() for v in row.ravel().tolist()]
-        out = np.empty(len(flat), dtype=object)
-        out[:] = flat
-        return out.reshape(row.shape)
-    return [getattr(_as_value(v), name)() for v in row]
+    """Apply the activation to every element of a row (numbers become Values first): a flat list, or an image
+    array of any shape."""
+    values = row.ravel().tolist() if isinstance(row, np.ndarray) else row
+    flat = [getattr(v if is_value(v) else Value(v), name)() for v in values]
+    if not isinstance(row, np.ndarray):
+        return flat
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(row.shape)
 
 
 class TensorBackend:
     """Parameters as ``Tensor``s (float32 by default); a layer is one matmul plus a broadcast bias."""
 
-    name = "tensor"
+    name = TENSOR
 
     def check_dtype(self, dtype):
         dt = np.dtype(np.float32 if dtype is None else dtype)
@@ -200,7 +189,7 @@ class TensorBackend:
         return dt
 
     def parameter(self, array, dtype):
-        return _tensor_class()(np.array(array, dtype=dtype), requires_grad=True)
+        return Tensor(np.array(array, dtype=dtype), requires_grad=True)
 
     def flat(self, param):
         return [param]
@@ -219,10 +208,9 @@ class TensorBackend:
         param.grad = None
 
     def to_input(self, x, dtype):
-        Tensor = _tensor_class()
-        if isinstance(x, Tensor):
+        if is_tensor(x):
             return x
-        if isinstance(x, Value) or (isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x)):
+        if is_value(x) or (isinstance(x, (list, tuple)) and any(is_value(v) for v in x)):
             raise TypeError("tensor backend got scalar-engine Values; convert the model with model.to('scalar')")
         return Tensor(np.asarray(x, dtype=dtype), requires_grad=False)
 
@@ -230,9 +218,7 @@ class TensorBackend:
         return x
 
     def linear(self, x, weight, bias):
-        from ..tensor.tensor import linear  # one node: x @ W.T + b, as torch.nn.functional.linear
-
-        return linear(x, weight, bias)
+        return _linear(x, weight, bias)
 
     def neuron(self, x, weight, bias):
         out = x @ weight
@@ -256,7 +242,7 @@ class TensorBackend:
         return x.flatten(s, e)
 
 
-_BACKENDS = {"scalar": ScalarBackend(), "tensor": TensorBackend()}
+_BACKENDS = {SCALAR: ScalarBackend(), TENSOR: TensorBackend()}
 
 
 def get_backend(name):
@@ -265,8 +251,3 @@ def get_backend(name):
         return _BACKENDS[name]
     except (KeyError, TypeError):
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}") from None
-
-
-def sum_values(values):
-    """Sum of Values as one fused node (used by the scalar losses)."""
-    return _vsum(values)

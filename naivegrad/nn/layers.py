@@ -8,6 +8,7 @@ and dtype starts from bit-identical numbers.
 
 import numpy as np
 
+from ..engines import TENSOR
 from .backend import get_backend
 from .module import Module
 
@@ -174,7 +175,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential takes Modules; item {i} is {type(m).__name__}")
         if backend is None:
             with_params = [m for m in modules if any(True for _ in m.named_parameters())]
-            backend = with_params[0].backend if with_params else "tensor"
+            backend = with_params[0].backend if with_params else TENSOR
         super().__init__(backend, None)
         for i, m in enumerate(modules):
             for sub in m.modules():

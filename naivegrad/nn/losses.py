@@ -4,29 +4,24 @@ Scalar-engine predictions come as micrograd returns them: a Value, a list of Val
 sample's outputs), or a list of lists; targets are numbers, lists or numpy arrays.
 """
 
-import sys
-
 import numpy as np
 
+from ..engines import is_tensor, is_value
 from ..scalar import Value
 from ..scalar import sum as vsum
+from ..tensor import Tensor
+from ..tensor.tensor import nll_loss as _tensor_nll_loss  # one op: its backward is a scatter
 
 __all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss"]
 
 
-def _is_tensor(x):
-    # If the tensor engine was never imported, x cannot be one of its Tensors.
-    engine = sys.modules.get("naivegrad.tensor")
-    return engine is not None and isinstance(x, getattr(engine, "Tensor", ()))
-
-
 def _flat_values(pred):
     """Scalar predictions as one flat list of Values (a batch of single outputs, or one sample's outputs)."""
-    if isinstance(pred, Value):
+    if is_value(pred):
         return [pred]
     out = []
     for p in pred:
-        if isinstance(p, Value):
+        if is_value(p):
             out.append(p)
         elif isinstance(p, (list, tuple)):
             out.extend(_flat_values(p))
@@ -41,14 +36,14 @@ def _rows(pred, n_labels):
     A flat list of Values is one sample's logits, unless there is one label per Value: then it is a batch of
     single-output rows (micrograd unwraps one-element outputs, so both arrive as flat lists).
     """
-    if isinstance(pred, Value):
+    if is_value(pred):
         return [[pred]]
-    if isinstance(pred, (list, tuple)) and pred and all(isinstance(p, Value) for p in pred):
+    if isinstance(pred, (list, tuple)) and pred and all(is_value(p) for p in pred):
         return [[p] for p in pred] if n_labels == len(pred) != 1 else [list(pred)]
     rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in pred]
     for r in rows:
         for v in r:
-            if not isinstance(v, Value):
+            if not is_value(v):
                 raise TypeError(f"expected rows of Values, got {type(v).__name__}")
     return rows
 
@@ -61,9 +56,7 @@ def _targets(target, n, what):
 
 
 def _as_tensor_target(target, like):
-    from ..tensor import Tensor
-
-    if isinstance(target, Tensor):
+    if is_tensor(target):
         return target
     t = np.asarray(target, dtype=like.dtype)
     if t.size != like.data.size:
@@ -73,7 +66,7 @@ def _as_tensor_target(target, like):
 
 def mse_loss(pred, target):
     """mean((pred - target) ** 2)."""
-    if _is_tensor(pred):
+    if is_tensor(pred):
         return ((pred - _as_tensor_target(target, pred)) ** 2).mean()
     vs = _flat_values(pred)
     ts = _targets(target, len(vs), "mse_loss")
@@ -82,7 +75,7 @@ def mse_loss(pred, target):
 
 def hinge_loss(scores, labels):
     """mean(relu(1 - y * score)) for labels y in {-1, 1}: micrograd's max-margin loss."""
-    if _is_tensor(scores):
+    if is_tensor(scores):
         y = _as_tensor_target(labels, scores)
         _check_pm1(y.data)
         return (1.0 - y * scores).relu().mean()
@@ -103,7 +96,7 @@ def binary_cross_entropy(probs, targets):
 
     As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a finite loss.
     """
-    if _is_tensor(probs):
+    if is_tensor(probs):
         y = _as_tensor_target(targets, probs)
         logp = probs.log().maximum(-100.0)
         log1mp = (1.0 - probs).log().maximum(-100.0)
@@ -140,13 +133,11 @@ def _check_classes(y, k):
 
 def nll_loss(log_probs, labels):
     """-mean(log_probs[i, labels[i]]): the negative log-likelihood of the true classes."""
-    if _is_tensor(log_probs):
+    if is_tensor(log_probs):
         lp = log_probs if log_probs.ndim == 2 else log_probs.reshape(1, -1)
         y = _labels(np.atleast_1d(labels), lp.shape[0])
         _check_classes(y, lp.shape[1])
-        from ..tensor.tensor import nll_loss as tensor_nll_loss  # one op: its backward is a scatter
-
-        return tensor_nll_loss(lp, y)
+        return _tensor_nll_loss(lp, y)
     rows = _rows(log_probs, np.size(labels))
     y = _labels(np.atleast_1d(labels), len(rows))
     _check_classes(y, len(rows[0]))
@@ -163,7 +154,7 @@ def _log_softmax_values(row):
 
 def cross_entropy(logits, labels):
     """mean over samples of -log softmax(logits)[label], computed stably through log-softmax."""
-    if _is_tensor(logits):
+    if is_tensor(logits):
         lg = logits if logits.ndim == 2 else logits.reshape(1, -1)
         return nll_loss(lg.log_softmax(axis=1), labels)
     rows = _rows(logits, np.size(labels))

@@ -4,6 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..engines import SCALAR
 from .backend import ScalarBatch, get_backend
 
 __all__ = ["Module"]
@@ -175,7 +176,7 @@ class Module:
 
     def __call__(self, x):
         b = self._backend
-        if isinstance(x, ScalarBatch) and b.name == "scalar":
+        if isinstance(x, ScalarBatch) and b.name == SCALAR:
             return self.forward(x)  # called from another module's forward: stay in batch form
         return b.to_output(self.forward(b.to_input(x, self.dtype)))
 

@@ -17,12 +17,12 @@ from numbers import Real
 
 import numpy as np
 
+from ..engines import SCALAR, TENSOR, engine_of
 from ..grad_mode import enable_grad
-from ..scalar import Value
 
 __all__ = ["Optimizer"]
 
-_SCALAR, _TENSOR = "Value", "Tensor"
+_NAMES = {SCALAR: "Value", TENSOR: "Tensor"}  # a parameter's kind, as the messages and repr name it
 
 
 def _type_name(x):
@@ -33,24 +33,31 @@ def _type_name(x):
     return f"{t.__module__}.{t.__qualname__}"
 
 
-def _is_tensor(p):
-    """naivegrad's Tensor, or anything shaped like it: a numpy array in ``.data`` and a ``.grad`` attribute."""
-    return isinstance(getattr(p, "data", None), np.ndarray) and hasattr(p, "grad")
+def _engine(p):
+    """The engine whose update path steps ``p`` (``naivegrad.engines.engine_of``), or None.
+
+    On purpose, the tensor path also takes stand-ins shaped like a Tensor: a numpy array in ``.data`` and a
+    ``.grad`` attribute (it reads and writes nothing else), as the optimizer tests' ``StandIn`` is.
+    """
+    engine = engine_of(p)
+    if engine is None and isinstance(getattr(p, "data", None), np.ndarray) and hasattr(p, "grad"):
+        return TENSOR
+    return engine
 
 
 def _kind(p, where):
-    if isinstance(p, Value):
-        return _SCALAR
-    if _is_tensor(p):
-        if not np.issubdtype(p.data.dtype, np.floating):
-            raise TypeError(f"{where} has dtype {p.data.dtype}: only floating-point Tensors can be optimized")
-        return _TENSOR
-    raise TypeError(f"{where} is a {_type_name(p)}, not a naivegrad Value or Tensor")
+    """SCALAR or TENSOR for a parameter that can be optimized, else a TypeError naming ``where`` and its type."""
+    engine = _engine(p)
+    if engine == TENSOR and not np.issubdtype(p.data.dtype, np.floating):
+        raise TypeError(f"{where} has dtype {p.data.dtype}: only floating-point Tensors can be optimized")
+    if engine is None:
+        raise TypeError(f"{where} is a {_type_name(p)}, not a naivegrad Value or Tensor")
+    return engine
 
 
 def _as_list(params, what):
     """``params`` as a list, refusing the inputs that are almost certainly a mistake."""
-    if isinstance(params, Value) or _is_tensor(params):
+    if _engine(params) is not None:
         raise TypeError(f"{what} must be an iterable of Values or Tensors, got a single {_type_name(params)}: "
                         "wrap it in a list")
     if callable(getattr(params, "parameters", None)):
@@ -113,7 +120,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self._check_group(self.defaults)
         self.param_groups = []
-        self._kinds = []   # per group: _SCALAR or _TENSOR
+        self._kinds = []   # per group: SCALAR or TENSOR
         self._states = []  # per group: one dict of packed arrays (Values), or one dict per Tensor
         if isinstance(params, Mapping):
             params = [params]
@@ -147,8 +154,9 @@ class Optimizer:
         kinds = [_kind(p, f"parameter {i} of group {index}") for i, p in enumerate(params)]
         if any(k != kinds[0] for k in kinds):
             j = next(i for i, k in enumerate(kinds) if k != kinds[0])
-            raise TypeError(f"parameter group {index} mixes Values and Tensors (parameter 0 is a {kinds[0]}, "
-                            f"parameter {j} a {kinds[j]}): put each kind in its own parameter group")
+            raise TypeError(f"parameter group {index} mixes Values and Tensors (parameter 0 is a "
+                            f"{_NAMES[kinds[0]]}, parameter {j} a {_NAMES[kinds[j]]}): put each kind in its own "
+                            "parameter group")
         seen = {id(p): (g, i) for g, grp in enumerate(self.param_groups) for i, p in enumerate(grp["params"])}
         for i, p in enumerate(params):
             if id(p) in seen:
@@ -162,7 +170,7 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
         self._kinds.append(kinds[0])
-        self._states.append({"step": 0} if kinds[0] == _SCALAR else [{"step": 0} for _ in params])
+        self._states.append({"step": 0} if kinds[0] == SCALAR else [{"step": 0} for _ in params])
 
     def _check_group(self, group):
         """Validate (and normalise, in place) a group's hyper-parameters."""
@@ -179,7 +187,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for gi, (group, kind, state) in enumerate(zip(self.param_groups, self._kinds, self._states)):
-            if kind == _SCALAR:
+            if kind == SCALAR:
                 self._step_values(group["params"], state, group)
             else:
                 self._step_tensors(gi, group["params"], state, group)
@@ -217,7 +225,7 @@ class Optimizer:
         """Reset gradients: a Value's grad to 0.0; a Tensor's to None (PyTorch's default), or zeros if
         ``set_to_none=False``."""
         for group, kind in zip(self.param_groups, self._kinds):
-            if kind == _SCALAR:
+            if kind == SCALAR:
                 for v in group["params"]:
                     v.grad = 0.0
             else:
@@ -243,7 +251,7 @@ class Optimizer:
             params = group["params"]
             for k in self.defaults:
                 sd[f"param_groups.{gi}.{k}"] = group[k]
-            if kind == _SCALAR:
+            if kind == SCALAR:
                 n = len(params)
                 sd[f"param_groups.{gi}.sizes"] = np.ones(n, np.int64)
                 sd[f"state.{gi}.step"] = np.full(n, state["step"], np.int64)
@@ -300,7 +308,7 @@ class Optimizer:
 
             sizes_key = f"param_groups.{gi}.sizes"
             sizes = _int_vector(sizes_key, take(sizes_key))
-            own = [1] * len(params) if kind == _SCALAR else [t.data.size for t in params]
+            own = [1] * len(params) if kind == SCALAR else [t.data.size for t in params]
             if sizes.tolist() != own:
                 raise ValueError(f"{sizes_key}: saved for {len(sizes)} parameter(s) of sizes "
                                  f"{_short(sizes.tolist())}, but group {gi} has {len(own)} of sizes {_short(own)}")
@@ -322,7 +330,7 @@ class Optimizer:
                 elif name in self._required_state and steps.any():
                     raise KeyError(f"the optimizer state dict has no {key!r}, needed after step 0")
 
-            if kind == _SCALAR:
+            if kind == SCALAR:
                 if (steps != steps[0]).any():
                     raise ValueError(f"{step_key}: the Values of one group step together, "
                                      f"but the saved step counts differ: {_short(steps.tolist())}")
@@ -355,7 +363,7 @@ class Optimizer:
         for group, kind in zip(self.param_groups, self._kinds):
             n = len(group["params"])
             hyper = ", ".join(f"{k}={group[k]!r}" for k in self.defaults)
-            parts.append(f"{hyper}; {n} {kind}{'s' if n != 1 else ''}")
+            parts.append(f"{hyper}; {n} {_NAMES[kind]}{'s' if n != 1 else ''}")
         return f"{type(self).__name__}({' | '.join(parts)})"
 
 

@@ -232,3 +232,17 @@ def test_activations_apply_elementwise_to_scalar_image_rows():
     x = np.array([[[[1.0, -2.0], [3.0, -4.0]]]])  # one (C, H, W) image
     out = nn.ReLU("scalar")(x)
     assert [[v.data for v in row] for row in out[0][0]] == [[1.0, 0.0], [3.0, 0.0]]
+
+
+def test_backends_are_the_engines_and_the_losses_dispatch_on_them():
+    from naivegrad import engines, tensor
+
+    assert nn.BACKENDS == engines.ENGINES == ("scalar", "tensor")
+    for backend in BACKENDS:
+        model = mlp(backend)
+        assert model.backend in engines.ENGINES
+        loss = nn.mse_loss(model([[0.5, -1.0], [1.0, 2.0]]), [0.0, 1.0])
+        assert engines.engine_of(loss) == backend
+    with pytest.raises(TypeError, match="model.to\\('scalar'\\)"):
+        mlp("tensor")([Value(1.0), Value(2.0)])
+    assert isinstance(nn.mse_loss(tensor.Tensor([1.0, 2.0]), [0.0, 0.0]), tensor.Tensor)

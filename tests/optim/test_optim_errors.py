@@ -110,3 +110,15 @@ def test_grad_that_is_not_an_array_is_refused():
     t.grad = [1.0, 2.0]
     with pytest.raises(TypeError, match="grad is a list"):
         optim.SGD([t], lr=0.1).step()
+
+
+def test_tensor_stand_ins_are_stepped_on_purpose():
+    # naivegrad.engines knows Values and Tensors; the optimizer's tensor path also takes anything with a numpy
+    # array in .data and a .grad (these tests' StandIn), and reads or writes nothing else.
+    t = StandIn([1.0, 2.0])
+    t.grad = np.array([1.0, -1.0])
+    opt = optim.SGD([t], lr=0.5)
+    opt.step()
+    assert t.data.tolist() == [0.5, 2.5] and "1 Tensor)" in repr(opt)
+    opt.zero_grad()
+    assert t.grad is None
