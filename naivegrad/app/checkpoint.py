@@ -9,23 +9,34 @@ metadata:
 
 The run's state is ``model.*``, ``optimizer.*`` and ``loader.*`` (checked against the model that loads them,
 by ``Run.load_state_dict``), ``step``, and ``history.loss`` / ``history.accuracy`` (one float per step).
-``read`` checks the metadata, the settings, the step and the history before anything else uses them.
+``read`` checks the metadata, the settings, the step and the history before anything else uses them, and
+reads no array whose header claims more data than the file can hold (``check_npz_sizes``): a crafted file
+cannot make it allocate terabytes. It also removes the temporary files a killed save of the same path left.
 """
 
 import json
+import os
+import zipfile
 from collections import namedtuple
 
 import numpy as np
 
 from .. import __version__
+from .._atomic import remove_stale_temps
 from ..nn.serialization import atomic_savez
 from ..nn.serialization import load as load_npz
 from .config import ConfigError, resolve
+from .models import parameter_count
 
-__all__ = ["CHECKPOINT_FORMAT", "CheckpointError", "Progress", "save", "read", "progress"]
+__all__ = ["CHECKPOINT_FORMAT", "CheckpointError", "Progress", "save", "read", "progress", "check_npz_sizes",
+           "MAX_INFLATION"]
 
 CHECKPOINT_FORMAT = 1
 HISTORY = ("loss", "accuracy")
+
+#: How many bytes a compressed member of an archive may expand to, per byte stored. Deflate cannot do better
+#: than about 1032:1, so no real archive is refused; a crafted header claiming more is.
+MAX_INFLATION = 1100
 
 #: What a run has done: its step count and the per-step history ({"loss": [...], "accuracy": [...]}).
 Progress = namedtuple("Progress", "step history")
@@ -51,6 +62,7 @@ def read(path):
     include the metadata entries.
     """
     name = repr(str(path))
+    remove_stale_temps(path)  # what a save of this path killed midway (kill -9, a power cut) left behind
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -60,12 +72,17 @@ def read(path):
         raise CheckpointError(f"cannot resume: cannot read {name}: {e.strerror or e}") from None
     if head != b"PK\x03\x04":  # every .npz is a zip archive
         raise CheckpointError(f"cannot resume from {name}: not an .npz checkpoint (damaged, or some other file)")
+    problem = _npz_size_problem(path)
+    if problem:
+        raise CheckpointError(f"cannot resume from {name}: {problem}")
     try:
         arrays = load_npz(path)
     except FileNotFoundError:
         raise CheckpointError(f"cannot resume: no checkpoint at {name}") from None
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"cannot resume from {name}: {e}") from None
+    except MemoryError:
+        raise CheckpointError(f"cannot resume from {name}: its arrays do not fit in memory") from None
 
     if "naivegrad_checkpoint" not in arrays or "args" not in arrays:
         raise CheckpointError(f"{name} is not a training checkpoint written by naivegrad train "
@@ -75,6 +92,11 @@ def read(path):
         shown = fmt if fmt is not None else "(not an integer)"
         raise CheckpointError(f"{name} has checkpoint format {shown}; this naivegrad reads "
                               f"format {CHECKPOINT_FORMAT}")
+    if "naivegrad_version" in arrays:
+        version = np.asarray(arrays["naivegrad_version"])
+        if version.ndim != 0 or version.dtype.kind != "U":
+            raise CheckpointError(f"{name} has a damaged 'naivegrad_version' entry: an array of {version.dtype} "
+                                  f"and shape {version.shape}, not text")
     try:
         args = np.asarray(arrays["args"])
         if args.ndim != 0 or args.dtype.kind != "U":
@@ -87,11 +109,68 @@ def read(path):
     if "hidden" in settings and isinstance(settings["hidden"], list):
         settings["hidden"] = tuple(settings["hidden"])
     try:
-        resolve(settings)
+        config = resolve(settings)
     except ConfigError as e:
         raise CheckpointError(f"{name} holds settings naivegrad cannot use: {e}") from None
     progress(arrays, f"checkpoint {path}")
+    # The model the settings describe is built before its weights are loaded: it may not be much larger than
+    # the weights the file holds (which check_npz_sizes bounded), or crafted settings could ask for terabytes.
+    # A smaller mismatch is left to Run.load_state_dict, whose message names the weight that differs.
+    held = sum(np.asarray(v).size for k, v in arrays.items() if k.startswith("model."))
+    wanted = parameter_count(config)
+    if wanted > 4 * held + 100_000:
+        raise CheckpointError(f"checkpoint {path} does not fit this run: its settings describe a model of "
+                              f"{wanted:,} weights, far more than the {held:,} it holds")
     return settings, arrays
+
+
+def check_npz_sizes(path):
+    """``ValueError`` naming ``path`` if an ``.npz`` member's header claims more data than the file can hold.
+
+    Each ``.npy`` member's header (its dtype and shape) is read first, and the bytes it claims are compared
+    with what the archive can deliver: no more than the member's stored size (``max_inflation`` times it if
+    compressed). So loading the archive never allocates more than about ``max_inflation`` times its size,
+    whatever its headers say. Other damage (not a zip archive, a bad header) is a ``ValueError`` too.
+    """
+    problem = _npz_size_problem(path)
+    if problem:
+        raise ValueError(f"cannot read {str(path)!r}: {problem}")
+
+
+def _npz_size_problem(path, max_inflation=MAX_INFLATION):
+    """What ``check_npz_sizes`` finds wrong with ``path``, in a few words; None if nothing."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        return f"cannot read it: {e.strerror or e}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                stored = info.compress_size
+                limit = stored if info.compress_type == zipfile.ZIP_STORED else stored * max_inflation
+                if stored > size or info.file_size > limit:
+                    return (f"its member {info.filename!r} claims {info.file_size:,} bytes, more than the "
+                            f"{size:,}-byte file can hold")
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        return (f"its member {info.filename!r} has .npy format {version}, which naivegrad "
+                                f"does not write")
+                claimed = dtype.itemsize
+                for n in shape:
+                    claimed *= n
+                if claimed > info.file_size:
+                    return (f"its member {info.filename!r} claims an array of shape {shape} and {dtype} "
+                            f"({claimed:,} bytes), more than the {size:,}-byte file holds")
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as e:
+        return f"damaged or not an .npz archive ({e})"
+    return None
 
 
 def progress(arrays, source="checkpoint"):

@@ -5,9 +5,11 @@
     naivegrad train --dataset mnist --data-dir DIR    # digits on the tensor engine
     naivegrad graph "a=2.0; b=-3.0; c=10.0; (a*b + c).tanh()" -o graph.svg
 
-Bad arguments, unusable checkpoints and missing data end with status 2 and a one-line message on stderr;
-Ctrl-C during training ends with status 130 after saving a checkpoint when ``--save`` was given. The
-commands themselves are ``train_command.train`` and ``graph_command.graph``.
+Bad arguments, unusable checkpoints, output paths that cannot be written and missing data end with status 2
+and a one-line message on stderr, before any training; Ctrl-C during training ends with status 130 after
+saving a checkpoint when ``--save`` was given. A run that diverges (its loss becomes nan or inf), or whose
+checkpoint or plot cannot be written after all (a full disk), ends with status 1 and one line saying what
+was and was not saved. The commands themselves are ``train_command.train`` and ``graph_command.graph``.
 """
 
 import argparse
@@ -47,6 +49,7 @@ checkpoints: --save writes weights, optimizer state, step, batch-loader state, l
   a different one is an error; --lr, --steps, --backend and --data-dir may change) and continues
   to --steps, by default the checkpoint's: then the result is exactly the uninterrupted run's.
   Ctrl-C stops after the current step, saves (with --save) and exits with status 130.
+  A loss that becomes nan or inf stops the run (status 1) without saving its weights: try a smaller --lr.
 
 examples:
   naivegrad train --plot moons.png

@@ -10,11 +10,13 @@ run takes what is trained from its checkpoint (``RESUME_FIXED``) and may change 
 """
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from ..engines import ENGINES, SCALAR, TENSOR
+from .models import mlp_parameter_count
 
 __all__ = [
     "Config", "ConfigError", "resolve", "resume", "parse_hidden", "SETTINGS", "RESUME_FIXED",
@@ -31,6 +33,11 @@ BACKENDS = ENGINES + (BOTH,)
 #: Settings that define what is trained: a resumed run takes them from its checkpoint and refuses others.
 RESUME_FIXED = ("dataset", "samples", "noise", "classes", "test_fraction", "seed", "model", "hidden",
                 "optimizer", "batch_size", "l2")
+
+#: Bounds far beyond any sensible run of this command, so that a typo or a crafted checkpoint cannot ask for
+#: terabytes: points of a generated 2-D set, and weights of the MLP.
+MAX_SAMPLES = 10_000_000
+MAX_WEIGHTS = 100_000_000
 
 MNIST_HELD_OUT = 2000  # the last 2,000 of the 10,000 test digits: the split the README's accuracies use
 _MNIST_FIXED = {"samples": 10000, "noise": 0.0, "classes": 10, "test_fraction": MNIST_HELD_OUT / 10000}
@@ -142,6 +149,8 @@ def resolve(settings):
 
     if points:
         samples = _int_at_least("--samples", s.get("samples", 100), 2)
+        if samples > MAX_SAMPLES:
+            raise ConfigError(f"--samples must be at most {MAX_SAMPLES:,}, got {samples:,}")
         noise = _real_at_least("--noise", s.get("noise", 0.25 if dataset == "blobs" else 0.1), 0.0)
         default_classes = {"blobs": 3}.get(dataset, 2)
         classes = _int_at_least("--classes", s.get("classes", default_classes), 2)
@@ -167,6 +176,8 @@ def resolve(settings):
     hidden = s.get("hidden", () if model == "convnet" else (16, 16) if points else (128,))
     if isinstance(hidden, str):
         hidden = parse_hidden(hidden)
+    if not isinstance(hidden, (tuple, list)):
+        raise ConfigError(f"--hidden must be layer sizes separated by commas, like 16,16; got {hidden!r}")
     hidden = tuple(_int_at_least("--hidden", h, 1) for h in hidden)
     if model == "convnet" and hidden:
         raise ConfigError("--hidden applies to --model mlp; the convnet's layers are fixed")
@@ -178,7 +189,18 @@ def resolve(settings):
     batch_size = min(batch_size, n_train)  # a batch larger than the data is the full batch
     l2 = _real_at_least("--l2", s.get("l2", 1e-4 if points else 0.0), 0.0)
     seed = _int_at_least("--seed", s.get("seed", 0), 0)
+    outputs = 1 if classes == 2 else classes
+    weights = mlp_parameter_count(2 if points else 784, hidden, outputs) if model == "mlp" else 0
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(f"--hidden {_shown('hidden', hidden)} makes a model of {weights:,} weights; "
+                          f"at most {MAX_WEIGHTS:,} are allowed")
     data_dir = s.get("data_dir")
+    if data_dir is not None:
+        if not isinstance(data_dir, (str, os.PathLike)):
+            raise ConfigError(f"--data-dir must be a folder name, got {data_dir!r}")
+        data_dir = os.fspath(data_dir)
+        if not isinstance(data_dir, str) or "\0" in data_dir:
+            raise ConfigError(f"--data-dir must be a folder name, got {data_dir!r}")
     return Config(dataset=dataset, samples=samples, noise=noise, classes=classes, test_fraction=test_fraction,
                   seed=seed, model=model, hidden=hidden, optimizer=optimizer, lr=lr, steps=steps,
                   batch_size=batch_size, l2=l2, backend=backend, data_dir=data_dir)

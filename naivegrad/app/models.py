@@ -10,7 +10,8 @@ import numpy as np
 from .. import nn, optim
 from ..engines import SCALAR, is_tensor
 
-__all__ = ["build_model", "build_optimizer", "engine_dtype", "model_input", "as_scores", "predictions"]
+__all__ = ["build_model", "build_optimizer", "engine_dtype", "model_input", "as_scores", "predictions",
+           "parameter_count"]
 
 _OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "rmsprop": optim.RMSProp}
 
@@ -32,6 +33,19 @@ def _convnet(config, engine, dtype):
         nn.Flatten(), nn.Linear(400, 10, backend=engine, dtype=dtype, seed=rng),
         backend=engine,
     )
+
+
+def parameter_count(config):
+    """How many weights (numbers) ``build_model(config, ...)`` has, without building an MLP."""
+    if config.model == "convnet":
+        return sum(np.asarray(w).size for w in _convnet(config, "tensor", np.float64).state_dict().values())
+    return mlp_parameter_count(config.n_inputs, config.hidden, config.n_outputs)
+
+
+def mlp_parameter_count(n_inputs, hidden, n_outputs):
+    """Weights and biases of ``nn.MLP(n_inputs, list(hidden) + [n_outputs])``."""
+    sizes = [n_inputs, *hidden, n_outputs]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
 def build_optimizer(config, params):

@@ -11,6 +11,8 @@ planned steps. Everything random comes from ``seed``: the data, the initial weig
 >>> result = loop.fit([run], cfg.steps)                  # micrograd's demo: ~99% in 100 steps
 """
 
+import math
+
 import numpy as np
 
 from .. import nn
@@ -21,7 +23,18 @@ from ..scalar import sum as vsum
 from . import checkpoint
 from .models import as_scores, build_model, build_optimizer, engine_dtype, model_input, predictions
 
-__all__ = ["Run"]
+__all__ = ["Run", "Diverged"]
+
+
+class Diverged(ArithmeticError):
+    """Training produced a loss (or weights) that are not finite: ``value`` ("nan", "inf" or "-inf") in
+    ``what`` at step ``step`` (counted from 1) of ``steps``, on ``engine``, with initial learning rate ``lr``.
+    ``saved_step`` is filled in by the loop: the step of the last checkpoint it wrote, if any."""
+
+    def __init__(self, step, value, engine, lr, what="loss", steps=None):
+        super().__init__(f"the {what} became {value} at step {step}")
+        self.step, self.value, self.engine, self.lr, self.what, self.steps = step, value, engine, lr, what, steps
+        self.saved_step = None
 
 
 class Run:
@@ -38,17 +51,22 @@ class Run:
             raise ValueError(f"engine must be 'scalar' or 'tensor', got {engine!r}")
         self.config, self.data, self.engine = config, data, engine
         self.dtype = engine_dtype(config, engine, both)
-        self.model = build_model(config, engine, self.dtype)
-        self.params = self.model.parameters()
-        self.optimizer = build_optimizer(config, self.params)
-        n = len(data.X_train)
-        self.loader = DataLoader(data.X_train, data.y_train, batch_size=config.batch_size,
-                                 shuffle=config.batch_size < n, seed=config.seed)
+        self.model, self.params, self.optimizer, self.loader = self._build()
         self.step = 0
         self.history = {"loss": [], "accuracy": []}
         self._committed_loader = self.loader.state_dict()
         self._batches = None
         self._updating = False  # True while parameters and optimizer state are half-written
+
+    def _build(self):
+        """A fresh (model, its parameters, optimizer, batch loader) for this run's settings."""
+        model = build_model(self.config, self.engine, self.dtype)
+        params = model.parameters()
+        optimizer = build_optimizer(self.config, params)
+        n = len(self.data.X_train)
+        loader = DataLoader(self.data.X_train, self.data.y_train, batch_size=self.config.batch_size,
+                            shuffle=self.config.batch_size < n, seed=self.config.seed)
+        return model, params, optimizer, loader
 
     @property
     def consistent(self):
@@ -87,15 +105,21 @@ class Run:
             return next(self._batches)
 
     def train_step(self, total):
-        """One step on the next batch; returns (loss, batch accuracy) measured before the update."""
+        """One step on the next batch; returns (loss, batch accuracy) measured before the update.
+
+        A loss that is not finite raises ``Diverged`` before anything is updated: the run keeps the state of
+        the previous step.
+        """
         xb, yb = self._next_batch()
         loss, scores = self.loss(xb, yb)
+        loss_value = float(loss.data)
+        if not math.isfinite(loss_value):
+            raise Diverged(self.step + 1, str(loss_value), self.engine, self.config.lr, steps=total)
         self.optimizer.zero_grad()
         loss.backward()
         lr = self.learning_rate(self.step, total)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loss_value = float(loss.data)
         acc = float(np.mean(predictions(scores) == yb))
         self._updating = True
         self.optimizer.step()
@@ -148,42 +172,86 @@ class Run:
         return out
 
     def load_state_dict(self, arrays, source="checkpoint"):
-        """Continue from ``state_dict()`` output; raises ``CheckpointError`` naming ``source`` if it does not fit."""
+        """Continue from ``state_dict()`` output; raises ``CheckpointError`` naming ``source`` if it does not fit.
+
+        All or nothing: everything is loaded into a fresh model, optimizer and loader first, and the run takes
+        them only when all of it fits; a checkpoint that does not fit leaves the run as it was.
+        """
         def part(prefix):
             return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
         progress = checkpoint.progress(arrays, source)
+        model, params, optimizer, loader = self._build()
         try:
-            self.model.load_state_dict(part("model."))
-            self.optimizer.load_state_dict(_for_layout(part("optimizer."), self.optimizer))
-            self.loader.load_state_dict(part("loader."))
-        except (KeyError, ValueError, TypeError) as e:
+            model_state, loader_state = part("model."), part("loader.")
+            _check_weights(model_state)
+            _check_loader_state(loader_state)
+            model.load_state_dict(model_state)
+            optimizer.load_state_dict(_for_layout(part("optimizer."), optimizer, model))
+            loader.load_state_dict(loader_state)
+        except Exception as e:  # noqa: BLE001 (whatever the parts raise, the checkpoint does not fit)
             detail = e.args[0] if isinstance(e, KeyError) and e.args else e
+            if not isinstance(e, (KeyError, ValueError, TypeError)):
+                detail = f"{type(e).__name__}: {detail}"
             raise checkpoint.CheckpointError(f"{source} does not fit this run: {detail}") from None
+        self.model, self.params, self.optimizer, self.loader = model, params, optimizer, loader
         self.step = progress.step
         self.history = progress.history
         self._committed_loader = self.loader.state_dict()
         self._batches = None
 
 
-def _for_layout(state, optimizer):
+def _check_weights(state):
+    """``ValueError`` unless every saved weight is an array of finite real numbers."""
+    for name, w in state.items():
+        w = np.asarray(w)
+        if w.dtype.kind not in "fiu":
+            raise ValueError(f"weight {name!r} is an array of {w.dtype}, not of numbers")
+        if w.dtype.kind == "f" and not np.isfinite(w).all():
+            raise ValueError(f"weight {name!r} holds nan or inf (saved from a run that diverged?)")
+
+
+def _check_loader_state(state):
+    """``ValueError`` unless every saved loader entry is a single integer (``shuffle``, ``drop_last``: a bool)."""
+    for key, value in state.items():
+        a = np.asarray(value)
+        kinds = "b" if key in ("shuffle", "drop_last") else "iu"
+        if a.ndim != 0 or a.dtype.kind not in kinds:
+            wanted = "true or false" if kinds == "b" else "an integer"
+            raise ValueError(f"its loader entry {key!r} is an array of {a.dtype} and shape {a.shape}, "
+                             f"not {wanted}")
+
+
+def _for_layout(state, optimizer, model):
     """An optimizer state dict saved on the other engine, laid out for ``optimizer``'s parameters.
 
     Both engines pack the state of a model's weights in the same (state-dict) order; only the bookkeeping
     differs: one entry per Value on the scalar engine, one per weight array on the tensor engine. When every
-    weight took the same number of steps (as in any ``Run``), the packed state carries over unchanged.
+    weight took the same number of steps (as in any ``Run``), the packed state carries over unchanged. Only
+    the other engine's exact layout of ``model``'s weights is converted; anything else is left for the
+    optimizer's ``load_state_dict`` to judge.
     """
     state = dict(state)
-    for gi, group in enumerate(optimizer.param_groups):
-        sizes_key, step_key = f"param_groups.{gi}.sizes", f"state.{gi}.step"
-        if sizes_key not in state or step_key not in state:
-            continue
-        own = np.array([p.data.size if is_tensor(p) else 1 for p in group["params"]], np.int64)
-        saved, steps = np.asarray(state[sizes_key]), np.asarray(state[step_key])
-        if (saved.shape == own.shape and (saved == own).all()) or saved.sum() != own.sum() or steps.size == 0:
-            continue
-        if (steps != steps.flat[0]).any():
-            continue  # weights that took different numbers of steps: let load_state_dict report it
-        state[sizes_key] = own
-        state[step_key] = np.full(len(own), steps.flat[0], np.int64)
+    if len(optimizer.param_groups) != 1:
+        return state
+    group = optimizer.param_groups[0]
+    sizes_key, step_key = "param_groups.0.sizes", "state.0.step"
+    if sizes_key not in state or step_key not in state:
+        return state
+    own = np.array([p.data.size if is_tensor(p) else 1 for p in group["params"]], np.int64)
+    saved, steps = np.asarray(state[sizes_key]), np.asarray(state[step_key])
+    if saved.dtype.kind not in "iu" or steps.dtype.kind not in "iu" or steps.size == 0:
+        return state
+    if saved.shape == own.shape and (saved == own).all():
+        return state
+    if any(is_tensor(p) for p in group["params"]):
+        other = np.ones(int(own.sum()), np.int64)  # the scalar engine's: one entry per number
+    else:
+        other = np.array([np.asarray(w).size for w in model.state_dict().values()], np.int64)  # per array
+    if other.sum() != own.sum() or saved.shape != other.shape or (saved != other).any():
+        return state
+    if steps.shape != saved.shape or (steps != steps.flat[0]).any():
+        return state  # weights that took different numbers of steps: let load_state_dict report it
+    state[sizes_key] = own
+    state[step_key] = np.full(len(own), steps.flat[0], np.int64)
     return state

@@ -1,16 +1,19 @@
 """``naivegrad train``: from the parsed arguments to a trained model, its checkpoint and plot, and the lines
 the command prints (the settings, one summary per engine, the engines' agreement)."""
 
+import os
+
 from ..engines import ENGINES
 from . import checkpoint, config, plots
 from .datasets import load_data
-from .errors import EXIT_INTERRUPTED, UsageError, check_output_path, fail, one_line
-from .loop import Interrupted, fit
+from .errors import EXIT_INTERRUPTED, UsageError, check_output_path, fail, one_line, os_error
+from .loop import Diverged, Interrupted, SaveFailed, fit
 from .runs import Run
 
-__all__ = ["train", "summary", "report_agreement", "AGREEMENT_TOLERANCE"]
+__all__ = ["train", "summary", "report_agreement", "AGREEMENT_TOLERANCE", "EXIT_FAILED"]
 
 AGREEMENT_TOLERANCE = 1e-9  # relative to the largest weight; float64 engines differ by ~1e-15
+EXIT_FAILED = 1  # training ran but failed: it diverged, or its checkpoint or plot could not be written
 
 
 def train(args):
@@ -34,6 +37,8 @@ def train(args):
         data = load_data(cfg)
     except (FileNotFoundError, ValueError, OSError) as e:  # ValueError covers CorruptDataError
         raise UsageError(one_line(e)) from None
+    except MemoryError:
+        raise UsageError(f"not enough memory for the data of {cfg.describe()}") from None
     engines = ENGINES if cfg.backend == config.BOTH else (cfg.backend,)
     try:
         runs = [Run(cfg, data, e, both=len(engines) == 2) for e in engines]
@@ -42,6 +47,8 @@ def train(args):
                 run.load_state_dict(arrays, source=f"checkpoint {args.resume}")
     except (config.ConfigError, checkpoint.CheckpointError) as e:
         raise UsageError(one_line(e)) from None
+    except MemoryError:
+        raise UsageError(f"not enough memory for the model of {cfg.describe()}") from None
     start = runs[0].step
     if start > cfg.steps:
         raise UsageError(f"checkpoint {args.resume} is already at step {start}, past --steps {cfg.steps}: "
@@ -62,6 +69,10 @@ def train(args):
         else:
             where = "no checkpoint (use --save CKPT.npz to keep one)"
         return fail(f"naivegrad: interrupted at step {stop.step} of {stop.steps}; {where}", EXIT_INTERRUPTED)
+    except Diverged as e:
+        return fail(diverged_message(e, args.save), EXIT_FAILED)
+    except SaveFailed as e:
+        return fail(save_failed_message(e), EXIT_FAILED)
 
     status = 0
     for i, run in enumerate(runs):
@@ -71,9 +82,43 @@ def train(args):
     if args.save:
         print(f"saved checkpoint {args.save}")
     if args.plot:
-        plots.plot_run(args.plot, cfg, data, runs[0])
+        try:
+            plots.plot_run(args.plot, cfg, data, runs[0])
+        except OSError as e:
+            kept = f"; the checkpoint {args.save} was saved" if args.save else ""
+            return fail(f"naivegrad: cannot write the plot {args.plot}: {os_error(e, args.plot)}{kept}",
+                        EXIT_FAILED)
         print(f"wrote {args.plot}")
     return status
+
+
+def diverged_message(e, save=None):
+    """One line: where the loss (or the weights) stopped being finite, what to try, what was saved."""
+    engine = f"{e.engine} engine, " if e.engine else ""
+    line = (f"naivegrad: training diverged: the {e.what} became {e.value} at step {e.step} of {e.steps} "
+            f"({engine}--lr {e.lr:g}); try a smaller --lr, e.g. --lr {e.lr / 10:g}")
+    if save:
+        if e.saved_step is not None:
+            line += f"; {save} holds step {e.saved_step}, saved before it diverged"
+        else:
+            line += f"; nothing was saved to {save}" + (" (it is unchanged)" if os.path.exists(save) else "")
+    return line
+
+
+def save_failed_message(e):
+    """One line: which checkpoint could not be written, why, and what the file holds now."""
+    why = os_error(e.error, e.path)
+    if e.step == e.steps:
+        line = (f"naivegrad: trained to step {e.step} of {e.steps} but cannot write checkpoint {e.path}: {why}; "
+                f"the trained state was not saved")
+    else:
+        line = (f"naivegrad: cannot write checkpoint {e.path} at step {e.step} of {e.steps}: {why}; "
+                f"training stopped there and its state was not saved")
+    if e.saved_step is not None:
+        line += f"; {e.path} holds step {e.saved_step} (continue with --resume {e.path})"
+    elif os.path.exists(e.path):
+        line += f"; {e.path} keeps what it held before"
+    return line
 
 
 def _settings(args):
