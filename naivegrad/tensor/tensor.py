@@ -106,6 +106,16 @@ def _shape_args(shape, what):
     return tuple(int(n) for n in shape)
 
 
+def _shape_from_array(a):
+    """A shape held in a Tensor or numpy array (0-d or 1-d, whole numbers); only its values are used."""
+    arr = np.asarray(a.data if isinstance(a, Tensor) else a)
+    whole = arr.dtype.kind in "iu" or arr.dtype.kind == "f" and bool(np.all(np.isfinite(arr) & (arr == np.round(arr))))
+    if arr.ndim > 1 or not whole:
+        raise ValueError(f"reshape: a shape given as an array must be whole numbers in one dimension, "
+                         f"got {_short(arr)}")
+    return tuple(int(n) for n in arr.reshape(-1))
+
+
 class Tensor:
     """An n-dimensional float array with automatic differentiation (reverse mode through ``backward``;
     forward mode through the ``tangent`` each op carries along with its value).
@@ -130,6 +140,9 @@ class Tensor:
             dtype = _float_dtype(dtype)
         self.data = _as_array(data, dtype)
         self.grad = None
+        if not isinstance(requires_grad, (bool, np.bool_)):  # bool('no') is True: a flag must be a flag
+            raise TypeError(f"Tensor(): requires_grad must be True or False, got "
+                            f"{type(requires_grad).__name__}: {requires_grad!r}")
         self.requires_grad = bool(requires_grad)
         self.tangent = None
         self._ctx = None
@@ -437,9 +450,12 @@ class Tensor:
 
     # ------------------------------------------------------------------ movement
     def reshape(self, *shape):
-        """The same elements in a new shape: ``t.reshape(2, -1)`` or ``t.reshape((2, -1))``."""
+        """The same elements in a new shape: ``t.reshape(2, -1)`` or ``t.reshape((2, -1))``; a shape held in a
+        1-d Tensor or array of whole numbers works too (the original project's ``reshape`` took one)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        elif len(shape) == 1 and isinstance(shape[0], (Tensor, np.ndarray)):
+            shape = _shape_from_array(shape[0])
         return Reshape.apply(self, shape=shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -666,6 +682,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=True):
 
 for _f in (zeros, ones, eye, randn, uniform, arange):
     setattr(Tensor, _f.__name__, staticmethod(_f))
+Tensor.zeroes = staticmethod(zeros)  # the original project's spelling
 
 
 def where(condition, a, b):
