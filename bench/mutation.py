@@ -4,8 +4,10 @@ Each fault (a flipped sign, a dropped term, a wrong axis, a missing accumulation
 one-line edit of an engine source file. For each fault, alone, this script copies the ``naivegrad`` package as
 committed (HEAD; ``--working-tree`` for the files on disk) to a temporary folder, applies the edit there (the
 working tree is never touched: other people work in it), and runs a targeted subset of tests/parity (the ops'
-tests and the DAG fuzzer) against the copy (``PYTHONPATH`` = the copy, hypothesis shrinking off). A fault is caught when
-those tests fail. Every fault must be caught; one that survives points at a missing test.
+tests and the DAG fuzzer) against the copy (``PYTHONPATH`` = the copy, hypothesis shrinking off). The tests and
+the op table they walk (``tests/harness``, imported as ``harness`` through tests/conftest.py) come from this
+repository; only the package is the copy. A fault is caught when those tests fail. Every fault must be caught;
+one that survives points at a missing test.
 
     PYTHONPATH=. python bench/mutation.py              # all faults, a table at the end
     PYTHONPATH=. python bench/mutation.py -k relu -j 2 # faults whose name contains "relu", 2 at a time
@@ -39,7 +41,7 @@ class Fault:
     path: str        # engine file, relative to the repository
     old: str         # text that must occur exactly once
     new: str
-    ops: str         # pytest -k expression over the registry op ids: the targeted subset
+    ops: str         # pytest -k expression over the op ids of tests/harness: the targeted subset
 
 
 S, F = "naivegrad/scalar/value.py", "naivegrad/scalar/fused.py"
@@ -198,12 +200,21 @@ def run_tests(dest, ops, extra=()):
 
 
 def check_copy_is_used(dest):
-    """The subprocess must import the copy, never the working tree."""
+    """The subprocess must import the copy of the package, never the working tree's, and the op table
+    (``tests/harness``) from this repository, as the test run does (tests/conftest.py puts tests/ on the path)."""
     env = dict(os.environ, PYTHONPATH=dest)
-    out = subprocess.run([sys.executable, "-c", "import naivegrad; print(naivegrad.__file__)"], cwd=dest, env=env,
-                         capture_output=True, text=True).stdout.strip()
-    if not out.startswith(os.path.realpath(dest)) and not out.startswith(dest):
-        raise RuntimeError(f"the test run imports naivegrad from {out}, not from the copy in {dest}")
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import naivegrad, harness; "
+             "print(naivegrad.__file__); print(harness.__file__)")
+    proc = subprocess.run([sys.executable, "-c", probe, os.path.join(ROOT, "tests")], cwd=dest, env=env,
+                          capture_output=True, text=True)
+    lines = proc.stdout.split()
+    if proc.returncode or len(lines) != 2:
+        raise RuntimeError(f"the test run cannot import naivegrad and the harness: {proc.stderr.strip()[-300:]}")
+    package, table = lines
+    if not package.startswith(os.path.realpath(dest)) and not package.startswith(dest):
+        raise RuntimeError(f"the test run imports naivegrad from {package}, not from the copy in {dest}")
+    if not os.path.realpath(table).startswith(os.path.realpath(os.path.join(ROOT, "tests", "harness"))):
+        raise RuntimeError(f"the test run imports the op table from {table}, not from tests/harness")
 
 
 def run_fault(fault, extra=(), working_tree=False):

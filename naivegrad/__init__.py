@@ -21,7 +21,7 @@ __all__ = [
     "func", "data", "viz", "gradcheck",
 ]
 
-_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "utils", "optimizer", "registry"}
+_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "utils", "optimizer"}
 
 
 def __getattr__(name):

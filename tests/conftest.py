@@ -1,11 +1,22 @@
-"""Shared test configuration: hypothesis profiles, selected with ``--deep``.
+"""Shared test configuration: the test harness on ``sys.path``, and hypothesis profiles selected with ``--deep``.
+
+``tests/harness`` (the op table and the machinery that runs it on both engines) is imported as ``harness``:
+this file puts ``tests/`` on ``sys.path`` itself, whatever pytest's import mode, so ``pytest`` works from the
+repository, from an unpacked ``git archive``, and from bench/mutation.py's runs against a copied package.
 
 ``pytest`` runs the "default" profile (a modest number of examples, fast enough for every commit);
 ``pytest --deep`` runs the "deep" profile, many more examples per property, for a thorough search.
 Tests leave ``max_examples`` to the profile, or scale it from ``settings.default`` so --deep reaches them too.
 """
 
+import os
+import sys
+
 from hypothesis import HealthCheck, settings
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 settings.register_profile(
     "default",

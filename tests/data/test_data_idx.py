@@ -109,5 +109,23 @@ def test_corrupt_gzip_stream(kit, tmp_path):
         read_idx(write(tmp_path, "bad2.gz", bytes(gz)))
 
 
-def test_corrupt_data_error_is_a_value_error():
-    assert issubclass(CorruptDataError, ValueError)
+def test_every_kind_of_damage_reaches_a_caller_that_handles_value_errors(kit, tmp_path):
+    """Callers handle bad data with ``except ValueError`` (the command line turns it into one line, exit 2):
+    whatever the damage, the reader's error must land there, naming the file, with no chained gzip/numpy error."""
+    good = kit.idx_bytes(np.arange(1000, dtype=np.int32))
+    crc = bytearray(gzip.compress(good))
+    crc[-6] ^= 0xFF
+    damaged = {
+        "empty.idx": b"", "magic.idx": b"PK\x03\x04" + good[4:], "head.idx": good[:6], "short.idx": good[:-4],
+        "long.idx": good + b"\0", "code.idx": good[:2] + b"\x0a" + good[3:],
+        "cut.gz": gzip.compress(good)[:40], "crc.gz": bytes(crc),
+    }
+    for name, data in damaged.items():
+        try:
+            read_idx(write(tmp_path, name, data))
+        except ValueError as e:
+            assert name in str(e), (name, str(e))
+            shown = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+            assert shown is None, f"{name}: a {type(shown).__name__} chained to the message"
+        else:
+            pytest.fail(f"{name}: read without an error")

@@ -1,12 +1,18 @@
-"""Shared cases for the functional-API tests: one entry per scalar op form, random programs, oracles.
+"""Shared cases for the functional-API tests: one case per scalar op form of the op table, random programs, oracles.
 
-Each ``Case`` builds one op node (its ``op`` name is what value.py records) from k Values, on a domain where
-the op is smooth with modest derivatives, so that finite differences are a fair oracle. ``program`` draws
-random straight-line programs over all ops (composed so as to stay smooth everywhere) that run alike on
-Values, on torch tensors and on naivegrad Tensors.
+``CASES`` is derived from the op table (``tests/harness``), never written by hand: for every op of the table with
+scalar-engine forms (``Op.value_forms``), every form, on each kink-free piece of its inputs' smooth ranges, with
+each constant its smooth-mode sampler draws (``x ** c``, ``c / x``...), and with one Value as both operands where
+the op takes two; and for the fused ``scalar.sum`` / ``scalar.dot``, their seeded smooth cases (constants, repeated
+operands). Each ``Case`` builds one op node from k Values, on intervals where the op is smooth with modest
+derivatives, so that finite differences are a fair oracle. ``programs`` draws random straight-line programs over
+all ops (composed so as to stay smooth everywhere) that run alike on Values, on torch tensors and on naivegrad
+Tensors.
 """
 
+import functools
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
@@ -16,70 +22,191 @@ from hypothesis import strategies as st
 import naivegrad.scalar as S
 from naivegrad.scalar import Value
 
+import harness
+from harness.check import draw_case
+from harness.draw import RandomDraw
+
 
 @dataclass
 class Case:
-    name: str  # a unique id
-    op: str  # the op name the node records
-    fn: Callable  # fn(*Values) -> Value (one node of op ``op`` on top)
+    name: str  # a unique id: the table's op, the form, the constants and the piece of the domain
+    fn: Callable  # fn(*Values) -> Value (one node on top)
     domain: Tuple[Tuple[float, float], ...]  # per operand: a smooth interval
     torch_fn: Optional[Callable] = None  # the same on torch tensors (default: fn itself)
 
+    @functools.cached_property
+    def op(self):
+        """The op name the engine records for this case's node (asked of the engine, at the intervals' middles)."""
+        return self.fn(*[Value((lo + hi) / 2) for lo, hi in self.domain])._op
 
-def _vsum(xs, start=0.0):
-    return S.sum(xs, start)
+
+# ---------------------------------------------------------------------------- derived from the op table
+_SEEDS = 64          # seeded smooth-mode draws per op, for its constants and (fused ops) its cases
+_MAX_OPERANDS = 5    # fused cases with more scalar operands than this are left to tests/parity
 
 
-C = Case
-P = ((-3.0, 3.0),)
-POS = ((0.3, 3.0),)
-CASES = [
-    C("add", "+", lambda a, b: a + b, P * 2),
-    C("add_const", "+", lambda a: a + 1.5, P),
-    C("radd_const", "+", lambda a: 1.5 + a, P),
-    C("sub", "-", lambda a, b: a - b, P * 2),
-    C("sub_const", "-", lambda a: a - 0.7, P),
-    C("mul", "*", lambda a, b: a * b, P * 2),
-    C("mul_self", "*", lambda a: a * a, P),
-    C("mul_const", "*", lambda a: a * -2.5, P),
-    C("div", "/", lambda a, b: a / b, P + POS),
-    C("div_const", "/", lambda a: a / 3.0, P),
-    C("rsub", "rsub", lambda a: 2.0 - a, P),
-    C("rdiv", "rdiv", lambda a: 2.0 / a, POS),
-    C("rpow", "rpow2.0", lambda a: 2.0 ** a, P),
-    C("rpow_small_base", "rpow0.3", lambda a: 0.3 ** a, P),
-    C("pow", "**", lambda a, b: a ** b, POS + ((-2.0, 2.0),)),
-    C("pow_self", "**", lambda a: a ** a, POS),
-    C("pow3", "**3.0", lambda a: a ** 3.0, P),
-    C("pow_int", "**2.0", lambda a: a ** 2, P),
-    C("pow_half", "**2.5", lambda a: a ** 2.5, POS),
-    C("pow_neg", "**-1.5", lambda a: a ** -1.5, POS),
-    C("pow1", "**1.0", lambda a: a ** 1.0, P),
-    C("pow0", "**0.0", lambda a: a ** 0.0, P),
-    C("neg", "neg", lambda a: -a, P),
-    C("abs_pos", "abs", lambda a: abs(a), POS),
-    C("abs_neg", "abs", lambda a: abs(a), ((-3.0, -0.3),)),
-    C("exp", "exp", lambda a: a.exp(), P),
-    C("log", "log", lambda a: a.log(), POS),
-    C("sqrt", "sqrt", lambda a: a.sqrt(), POS),
-    C("tanh", "tanh", lambda a: a.tanh(), P),
-    C("sigmoid", "sigmoid", lambda a: a.sigmoid(), P),
-    C("relu_pos", "relu", lambda a: a.relu(), POS),
-    C("relu_neg", "relu", lambda a: a.relu(), ((-3.0, -0.3),)),
-    C("sin", "sin", lambda a: a.sin(), P),
-    C("cos", "cos", lambda a: a.cos(), P),
-    C("sum", "sum", lambda a, b, c: _vsum([a, b, 2.0, c]), P * 3,
-      torch_fn=lambda a, b, c: a + b + 2.0 + c),
-    C("sum_start", "sum", lambda a, b: _vsum([b, a], a), P * 2, torch_fn=lambda a, b: a + b + a),
-    C("dot", "dot:1", lambda a, b, c, d: S.dot([a, b, 1.5], [c, 0.5, d]), P * 4,
-      torch_fn=lambda a, b, c, d: a * c + b * 0.5 + 1.5 * d),
-    C("dot_bias", "dot:2", lambda a, b, c, d, e: S.dot([a, b], [c, d], e), P * 5,
-      torch_fn=lambda a, b, c, d, e: a * c + b * d + e),
-    C("dot_consts", "dot", lambda a, b: S.dot([a, 2.0], [3.0, b], a), P * 2,
-      torch_fn=lambda a, b: a * 3.0 + 2.0 * b + a),
-    C("dot_repeats", "dot:2", lambda a, b: S.dot([a, a, b], [a, b, 2.0], b), P * 2,
-      torch_fn=lambda a, b: a * a + a * b + b * 2.0 + b),
-]
+def _pieces(domain):
+    """The kink-free intervals of a Domain's smooth range, ``margin`` away from each kink, with a label."""
+    kinks = sorted(k for k in domain.kinks if domain.lo < k < domain.hi)
+    if not kinks:
+        return [((domain.lo, domain.hi), "")]
+    edges = [domain.lo] + kinks + [domain.hi]
+    out = []
+    for i, (a, b) in enumerate(zip(edges, edges[1:])):
+        lo, hi = (a if i == 0 else a + domain.margin), (b if i == len(kinks) else b - domain.margin)
+        if lo < hi:
+            label = f"<{b:g}" if i == 0 else f">{a:g}" if i == len(kinks) else f"in({a:g},{b:g})"
+            out.append(((lo, hi), label))
+    return out
+
+
+def _constants(op):
+    """The distinct options the op's sampler draws in smooth mode (numbers as plain floats), in order."""
+    if op.params is None:
+        return [{}]
+    seen = {}
+    for i in range(_SEEDS):
+        params = op.params(RandomDraw([zlib.crc32(op.name.encode()), i]), ((),), "smooth")
+        params = {k: float(v) for k, v in params.items()}
+        seen.setdefault(tuple(sorted(params.items())), params)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _bound(fn, params):
+    return lambda *xs: fn(*xs, **params)
+
+
+def _elementwise_cases(op):
+    """Each form, each kink-free piece, each constant of the sampler (at most two per recorded node kind: the
+    engine records ``x ** 2.0`` and ``x ** 3.0`` as different nodes, ``x + 1.0`` and ``x + 2.0`` as one), and
+    one Value as both operands of a binary op (``x * x``, ``x ** x``) where both ranges meet."""
+    cases, per_node = [], {}
+    forms = list(op.value_forms.items())
+    for params in _constants(op):
+        consts = ",".join(f"{k}={v:g}" for k, v in params.items())
+        domains = op.input_domains(params)[:op.arity]
+        torch_fn = _bound(op.torch, params) if op.torch else None
+        for key, form in forms:
+            tag = op.name + (f"[{key}]" if len(forms) > 1 else "") + (f"({consts})" if consts else "")
+            fn = _bound(form, params)
+            for combo in _product([_pieces(d) for d in domains]):
+                where = ",".join(f"x{i}{label}" for i, (_, label) in enumerate(combo) if label)
+                case = Case(tag + (f"[{where}]" if where else ""), fn, tuple(iv for iv, _ in combo), torch_fn)
+                seen = per_node.setdefault((key, where, case.op), [])
+                if len(seen) < 2:
+                    seen.append(case)
+                    cases.append(case)
+            if op.arity == 2 and not params:  # x * x, x ** x: one Value as both operands
+                for lo, hi in _intersect(_pieces(domains[0]), _pieces(domains[1])):
+                    cases.append(Case(tag + f"[x,x in {lo:g}..{hi:g}]", (lambda f: lambda v: f(v, v))(fn),
+                                      ((lo, hi),), (lambda f: lambda v: f(v, v))(torch_fn) if torch_fn else None))
+    return cases
+
+
+def _product(lists):
+    out = [()]
+    for options in lists:
+        out = [prev + (o,) for prev in out for o in options]
+    return out
+
+
+def _intersect(a, b):
+    out = []
+    for (lo1, hi1), _ in a:
+        for (lo2, hi2), _ in b:
+            lo, hi = max(lo1, lo2), min(hi1, hi2)
+            if lo < hi:
+                out.append((lo, hi))
+    return out
+
+
+def _fused_cases(op):
+    """Seeded smooth cases of a fused scalar op (``scalar.sum``, ``scalar.dot``) as functions of their Value
+    elements, constants baked in, a leaf feeding several inputs repeated: one per form, recorded node kind,
+    pattern of constant leaves and of repeated leaves, with at most five operands."""
+    cases, seen = [], set()
+    for i in range(_SEEDS):
+        case = draw_case(RandomDraw([zlib.crc32(op.name.encode()), i]), op, "smooth", dtype=np.float64)
+        if case is None:
+            continue
+        sizes = [a.size for a, c in zip(case.leaves, case.constant) if not c]
+        if not 1 <= sum(sizes) <= _MAX_OPERANDS:
+            continue
+        domain = op.input_domains(case.params)[0]
+        consts = "".join("c" if c else "v" for c in case.constant)
+        shapes = "x".join(str(a.size) for a in case.leaves)
+        alias = "" if case.inputs == tuple(range(len(case.inputs))) else f",inputs={case.inputs}"
+        for key, form in op.value_forms.items():
+            c = Case(f"{op.name}[{key}]({shapes},{consts}{alias})", _fused_fn(case, form),
+                     ((domain.lo, domain.hi),) * sum(sizes), _fused_torch(case, op.torch))
+            signature = (key, c.op.split(":")[0], case.constant, case.inputs)  # dot:1, dot:2: one kind
+            if signature not in seen:
+                seen.add(signature)
+                cases.append(c)
+    return cases
+
+
+def _leaves_from(case, scalars, make_constant):
+    """The case's leaves with the non-constant elements taken from ``scalars`` in order."""
+    out, k = [], 0
+    for a, c in zip(case.leaves, case.constant):
+        if c:
+            out.append(make_constant(a))
+        else:
+            out.append((a.shape, scalars[k:k + a.size]))
+            k += a.size
+    return out
+
+
+def _fused_fn(case, form):
+    def fn(*vs):
+        leaves = []
+        for leaf in _leaves_from(case, vs, lambda a: np.array(a, dtype=object)):
+            if isinstance(leaf, tuple):
+                shape, elements = leaf
+                arr = np.empty(shape, dtype=object)
+                for i, v in zip(np.ndindex(shape), elements):
+                    arr[i] = v
+                leaf = arr
+            leaves.append(leaf)
+        out = form(*[leaves[i] for i in case.inputs], **case.params)
+        return np.asarray(out, dtype=object)[()]
+    return fn
+
+
+def _fused_torch(case, torch_op):
+    if torch_op is None:
+        return None
+
+    def fn(*ts):
+        import torch
+
+        leaves = []
+        for leaf in _leaves_from(case, ts, lambda a: torch.tensor(a, dtype=torch.float64)):
+            if isinstance(leaf, tuple):
+                shape, elements = leaf
+                leaf = torch.stack(list(elements)).reshape(shape) if elements else torch.zeros(shape,
+                                                                                             dtype=torch.float64)
+            leaves.append(leaf)
+        return torch_op(*[leaves[i] for i in case.inputs], **case.params)
+    return fn
+
+
+def _derive_cases():
+    cases = []
+    for op in harness.OPS:
+        if not op.value_forms or op.ties:
+            continue  # tensor-only ops; and ties (amax): smooth only on distinct values, not on intervals
+        if op.elementwise:
+            cases += _elementwise_cases(op)
+        elif all(len(s) <= 1 for s in op.draw_shapes_and_params(RandomDraw(0), "smooth")[0]):
+            cases += _fused_cases(op)  # vectors and numbers (scalar.sum, scalar.dot), not images (conv)
+    names = [c.name for c in cases]
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
+    return cases
+
+
+CASES = _derive_cases()
 
 
 def case_points(case):

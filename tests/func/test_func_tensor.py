@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from naivegrad.func import grad, hessian, hvp, jacfwd, jacrev, jvp, vjp
-from naivegrad.tensor import REGISTRY, linear, Function, Tensor, concatenate, nll_loss, stack, where
+from naivegrad.tensor import REGISTRY, Function, Tensor, stack
 
+import harness
 from func_cases import _tensor_backend, points, programs, run_program
+from harness.calls import smooth_call
 
 few = settings(max_examples=max(8, settings.default.max_examples // 4))
 
@@ -217,74 +219,12 @@ def test_second_order_and_nesting_are_refused_clearly():
         jacrev(jacfwd(lambda t: Cube.apply(t)))(np.ones(2))
 
 
-# ---------------------------------------------------------------------------- every registered op
-def _recipes(rng):
-    """op name -> (f on Tensors, input arrays): each f's top op is that op, at a point where it is smooth."""
-    a = rng.standard_normal((3, 4))
-    b = rng.standard_normal((4,))
-    pos = rng.uniform(0.5, 2.0, (3, 4))
-    away = np.sign(a) * (np.abs(a) + 0.2)
-    distinct = np.arange(12.0).reshape(3, 4) * 0.37 + rng.uniform(0, 0.1, (3, 4))
-    rng.shuffle(distinct.reshape(-1))
-    mask = rng.random((3, 4)) > 0.5
-    img = rng.standard_normal((1, 2, 4, 4))
-    ker = rng.standard_normal((3, 2, 2, 2))
-    img_distinct = (np.arange(32.0) * 0.31).reshape(1, 2, 4, 4)
-    labels = np.array([2, 0, 2])
-    return {
-        "add": (lambda x, y: x + y, [a, b]),
-        "sub": (lambda x, y: x - y, [a, b]),
-        "mul": (lambda x, y: x * y, [a, b]),
-        "div": (lambda x, y: x / y, [a, pos]),
-        "pow": (lambda x, y: x ** y, [pos, a]),
-        "neg": (lambda x: -x, [a]),
-        "abs": (lambda x: x.abs(), [away]),
-        "exp": (lambda x: x.exp(), [a]),
-        "log": (lambda x: x.log(), [pos]),
-        "sqrt": (lambda x: x.sqrt(), [pos]),
-        "tanh": (lambda x: x.tanh(), [a]),
-        "sigmoid": (lambda x: x.sigmoid(), [a]),
-        "relu": (lambda x: x.relu(), [away]),
-        "sin": (lambda x: x.sin(), [a]),
-        "cos": (lambda x: x.cos(), [a]),
-        "maximum": (lambda x, y: x.maximum(y), [distinct, distinct[::-1].copy()]),
-        "minimum": (lambda x, y: x.minimum(y), [distinct, distinct[::-1].copy()]),
-        "clip": (lambda x: x.clip(0.5, 3.0), [distinct + 0.01]),
-        "where": (lambda x, y: where(mask, x, y), [a, b]),
-        "matmul": (lambda x, y: x @ y, [a, b]),
-        "linear": (lambda x, w, c: linear(x, w, c), [a, a * 0.5, a[:, 0].copy()]),
-        "reshape": (lambda x: x.reshape(2, 6), [a]),
-        "transpose": (lambda x: x.transpose(), [a]),
-        "expand": (lambda x: x.expand(3, 4), [b]),
-        "squeeze": (lambda x: x.squeeze(), [a[:1]]),
-        "unsqueeze": (lambda x: x.unsqueeze(1), [a]),
-        "concatenate": (lambda x, y: concatenate([x, y], axis=0), [a, a[:1] * 2]),
-        "stack": (lambda x, y: stack([x, y], axis=1), [a, a * 0.5]),
-        "pad": (lambda x: x.pad(1, value=0.5), [a]),
-        "getitem": (lambda x: x[[0, 2, 2], 1:], [a]),
-        "sum": (lambda x: x.sum(axis=0), [a]),
-        "mean": (lambda x: x.mean(axis=1, keepdims=True), [a]),
-        "max": (lambda x: x.max(axis=1), [distinct]),
-        "min": (lambda x: x.min(axis=0), [distinct]),
-        "logsumexp": (lambda x: x.logsumexp(axis=1), [a]),
-        "softmax": (lambda x: x.softmax(axis=1), [a]),
-        "logsoftmax": (lambda x: x.logsoftmax(axis=0), [a]),
-        "conv2d": (lambda x, w: x.conv2d(w, padding=1), [img, ker]),
-        "maxpool2d": (lambda x: x.max_pool2d(2), [img_distinct]),
-        "avgpool2d": (lambda x: x.avg_pool2d(2), [img]),
-        "nllloss": (lambda x: nll_loss(x.logsoftmax(axis=1), labels), [a]),
-    }
-
-
-RECIPES = _recipes(np.random.default_rng(0))
-OPS = sorted(REGISTRY)
-
-
-def _recipe(name):
-    if name not in RECIPES:
-        pytest.skip(f"no recipe for tensor op {name!r} in tests/func/test_func_tensor.py yet")
-    f, xs = RECIPES[name]
-    return f, [x.astype(np.float64) for x in xs]
+# ---------------------------------------------------------------------------- every op of the table
+# Each op of the table (tests/harness), through its first tensor form, at a seeded smooth point where finite
+# differences are fair (harness.calls.smooth_call).
+def _recipe(op):
+    call = smooth_call(op)
+    return call.fn, [x.astype(np.float64) for x in call.arrays]
 
 
 def _numeric_jvp(f, xs, vs, h=1e-6):
@@ -293,9 +233,10 @@ def _numeric_jvp(f, xs, vs, h=1e-6):
     return (up - down) / (2 * h)
 
 
-@pytest.mark.parametrize("name", OPS)
-def test_reverse_mode_through_every_op_matches_differences(name):
-    f, xs = _recipe(name)
+@pytest.mark.parametrize("op", harness.OPS, ids=lambda op: op.name)
+def test_reverse_mode_through_every_op_matches_differences(op):
+    name = op.name
+    f, xs = _recipe(op)
     rng = np.random.default_rng(1)
     vs = [rng.standard_normal(x.shape) for x in xs]
     out, vjp_fn = vjp(f, *xs)
@@ -307,9 +248,10 @@ def test_reverse_mode_through_every_op_matches_differences(name):
     assert np.isclose(lhs, rhs, rtol=1e-6, atol=1e-7), (name, lhs, rhs)
 
 
-@pytest.mark.parametrize("name", OPS)
-def test_forward_mode_through_every_op(name):
-    f, xs = _recipe(name)
+@pytest.mark.parametrize("op", harness.OPS, ids=lambda op: op.name)
+def test_forward_mode_through_every_op(op):
+    name = op.name
+    f, xs = _recipe(op)
     rng = np.random.default_rng(2)
     vs = [rng.standard_normal(x.shape) for x in xs]
     out, jv = jvp(f, tuple(xs), tuple(vs))
@@ -332,4 +274,5 @@ def test_every_registered_op_has_a_forward_mode_rule():
     """The mirror of the per-op tests: no built-in op falls back to Function.jvp (which raises)."""
     missing = sorted(name for name, cls in REGISTRY.items() if cls.jvp is Function.jvp)
     assert not missing, f"tensor ops without a jvp rule: {missing}"
-    assert set(RECIPES) == set(REGISTRY), sorted(set(REGISTRY) ^ set(RECIPES))  # every op is exercised above
+    walked = {f for op in harness.OPS for f in op.functions}  # every tensor Function is exercised above
+    assert set(REGISTRY) <= walked, sorted(set(REGISTRY) - walked)

@@ -1,26 +1,18 @@
-"""``naivegrad.gradcheck`` on both engines: it passes correct derivatives of every registered op, catches wrong
+"""``naivegrad.gradcheck`` on both engines: it passes correct derivatives of every op of the table, catches wrong
 ones in either mode, and names the worst element. The seed's signatures are tested in
 tests/tensor/test_tensor_seed_names.py."""
 
 import numpy as np
 import pytest
 
-from naivegrad import registry
 from naivegrad.gradcheck import (
     GradcheckError, check_gradients, gradcheck, jacobian, numerical_jacobian,
 )
-from naivegrad.registry.check import draw_case
-from naivegrad.registry.draw import RandomDraw
 from naivegrad.scalar import Value
 from naivegrad.tensor import Function, Tensor
 
-
-def _small_smooth_case(op, seeds=range(40), limit=24):
-    for seed in seeds:
-        case = draw_case(RandomDraw(seed), op, "smooth", dtype=np.float64)
-        if case is not None and 0 < sum(a.size for a in case.leaves) <= limit and case.cotangent.size <= limit:
-            return case
-    return None
+import harness
+from harness.calls import smooth_case
 
 
 def _engine_functions(op, case):
@@ -45,9 +37,9 @@ def _engine_functions(op, case):
     return on_tensors, on_values, free
 
 
-@pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
-def test_gradcheck_passes_every_registered_op_on_both_engines(op):
-    case = _small_smooth_case(op)
+@pytest.mark.parametrize("op", harness.OPS, ids=lambda op: op.name)
+def test_gradcheck_passes_every_op_of_the_table_on_both_engines(op):
+    case = smooth_case(op)
     if case is None:
         pytest.skip(f"{op.name}: no small smooth case among the seeds")
     on_tensors, on_values, free = _engine_functions(op, case)

@@ -1,4 +1,4 @@
-"""Fixtures for the parity suite (generated from ``naivegrad.registry``): grad mode restored after each test.
+"""Fixtures for the parity suite (generated from the op table, ``tests/harness``): grad mode restored after each test.
 
 ``NAIVEGRAD_NO_SHRINK=1`` turns hypothesis's shrinking off (bench/mutation.py sets it: it only needs to know
 that a test fails, and shrinking a 200-node DAG can take minutes).

@@ -1,6 +1,6 @@
 """Every registered op against central finite differences, at points where they are valid.
 
-Cases come from ``naivegrad.registry`` in "smooth" mode: away from kinks (relu and abs at 0, clip bounds),
+Cases come from the op table (``tests/harness``) in "smooth" mode: away from kinks (relu and abs at 0, clip bounds),
 from ties (maximum, max, pooling draw distinct values), from poles and out of the domains of log and sqrt.
 The differences are taken in float64 on the tensor engine (h = 1e-6); both engines' gradients of <u, out>
 must match them (tolerance 1e-6 relative in float64, 2**10 ulps of the dtype in float32), and so must the
@@ -12,19 +12,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from naivegrad import registry
-from naivegrad.registry.check import (
+import harness
+from harness.check import (
     assert_close, fd_rtol_for, magnitude, numerical_jvp, numerical_vjp, run_scalar, run_tensor,
     seeded_cases,
 )
-from naivegrad.registry.strategies import cases
+from harness.strategies import cases
 
 EXAMPLES = max(6, settings.default.max_examples // 6)
 SEEDS = max(10, settings.default.max_examples // 6)
 H = 1e-6
 
 
-@pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
+@pytest.mark.parametrize("op", harness.OPS, ids=lambda op: op.name)
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_gradients_and_tangents_match_central_differences(op, data):
@@ -33,7 +33,7 @@ def test_gradients_and_tangents_match_central_differences(op, data):
     check_differences(op, case)
 
 
-@pytest.mark.parametrize("op", registry.OPS, ids=lambda op: op.name)
+@pytest.mark.parametrize("op", harness.OPS, ids=lambda op: op.name)
 def test_gradients_and_tangents_match_central_differences_on_seeded_cases(op):
     for case in seeded_cases(op, "smooth", SEEDS):
         check_differences(op, case)

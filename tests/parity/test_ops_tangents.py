@@ -11,12 +11,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from naivegrad import registry
-from naivegrad.registry.check import (
+import harness
+from harness.check import (
     assert_close, fd_rtol_for, magnitude, numerical_jvp, rtol_for, run_scalar, run_tensor,
     seeded_cases,
 )
-from naivegrad.registry.strategies import cases
+from harness.strategies import cases
 
 EXAMPLES = max(8, settings.default.max_examples // 5)
 SEEDS = max(15, settings.default.max_examples // 4)
@@ -24,8 +24,8 @@ SEEDS = max(15, settings.default.max_examples // 4)
 
 def _params():
     out = []
-    for op in registry.OPS:
-        missing = registry.jvp_status(op)
+    for op in harness.OPS:
+        missing = harness.jvp_status(op)
         marks = [pytest.mark.skip(reason=f"no jvp rule yet in {', '.join(sorted(set(missing)))}")] if missing else []
         out.append(pytest.param(op, id=op.name, marks=marks))
     return out

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from naivegrad import registry
-from naivegrad.registry.check import assert_close, magnitude, run_tensor, run_torch
-from naivegrad.registry.strategies import cases
+import harness
+from harness.check import assert_close, magnitude, run_tensor, run_torch
+from harness.strategies import cases
 
 EXAMPLES = max(6, settings.default.max_examples // 6)
-WITH_TORCH = [op for op in registry.OPS if op.torch is not None]
+WITH_TORCH = [op for op in harness.OPS if op.torch is not None]
 
 
 @pytest.mark.parametrize("op", WITH_TORCH, ids=lambda op: op.name)
@@ -36,4 +36,4 @@ def test_values_and_gradients_match_torch_float64(op, data):
 
 
 def test_every_op_has_a_torch_form():
-    assert not [op.name for op in registry.OPS if op.torch is None]
+    assert not [op.name for op in harness.OPS if op.torch is None]

@@ -1,7 +1,8 @@
 """Independent oracles for the scalar engine's tests: numpy float64 closed forms, finite differences, helpers.
 
-Every op is described once here (how to apply it to Values, its value and derivatives in numpy, the domain
-where it is smooth, a bound on its third derivative there) and the test files loop over these tables.
+Every op is described once here (its value and derivatives in numpy, the domain where it is smooth, a bound on
+its third derivative there) and the test files loop over these tables. How an op is applied to Values is the
+op table's reference (``tests/harness``, ``Op.value_reference``): these closed forms check that very oracle.
 The closed forms are written from the mathematics in numpy, not copied from the engine, so an engine bug
 shows up as a disagreement. Where the derivative at a point is a convention rather than mathematics
 (relu'(0), abs'(0), d/dx x**0 at 0, d/db a**b at a == 0) the convention is PyTorch's, stated in the issue.
@@ -15,6 +16,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from naivegrad.scalar import Value
+
+import harness
 
 EPS = float(np.finfo(np.float64).eps)
 INF, NAN = math.inf, math.nan
@@ -69,6 +72,12 @@ def same_sign_of_zero(got, want):
     return not (got == 0.0 and want == 0.0) or math.copysign(1.0, got) == math.copysign(1.0, float(want))
 
 
+def _reference(name, form=None):
+    """How the op table applies op ``name`` to single Values: its reference, or its value form ``form``."""
+    op = harness.get(name)
+    return op.value_forms[form] if form else op.value_reference
+
+
 # ---------------------------------------------------------------------------------------------- unary ops
 @dataclass
 class Unary:
@@ -102,25 +111,25 @@ def away_from_zero(lo, hi):
 
 
 UNARY = [
-    Unary("neg", lambda v: -v, lambda x: -x, lambda x: -np.ones_like(x), finite(-1e6, 1e6), lambda lo, hi: 0.0),
-    Unary("abs", lambda v: abs(v), np.abs, np.sign, away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0,
+    Unary("neg", _reference("neg"), lambda x: -x, lambda x: -np.ones_like(x), finite(-1e6, 1e6), lambda lo, hi: 0.0),
+    Unary("abs", _reference("abs", "__abs__"), np.abs, np.sign, away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0,
           nan_deriv=False),
-    Unary("abs_method", lambda v: v.abs(), np.abs, np.sign, away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0,
+    Unary("abs_method", _reference("abs", "abs"), np.abs, np.sign, away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0,
           nan_deriv=False),
-    Unary("exp", lambda v: v.exp(), np.exp, np.exp, finite(-30, 30), lambda lo, hi: math.exp(hi),
+    Unary("exp", _reference("exp"), np.exp, np.exp, finite(-30, 30), lambda lo, hi: math.exp(hi),
           ulps=2, dulps=2),
-    Unary("log", lambda v: v.log(), np.log, lambda x: 1.0 / x, finite(0.05, 1e3),
+    Unary("log", _reference("log"), np.log, lambda x: 1.0 / x, finite(0.05, 1e3),
           lambda lo, hi: 2 / lo**3, ulps=2),
-    Unary("sqrt", lambda v: v.sqrt(), np.sqrt, lambda x: 0.5 / np.sqrt(x), finite(0.05, 1e3),
+    Unary("sqrt", _reference("sqrt"), np.sqrt, lambda x: 0.5 / np.sqrt(x), finite(0.05, 1e3),
           lambda lo, hi: 0.375 * lo**-2.5),
-    Unary("tanh", lambda v: v.tanh(), np.tanh, lambda x: 1.0 - np.tanh(x) ** 2, finite(-20, 20),
+    Unary("tanh", _reference("tanh"), np.tanh, lambda x: 1.0 - np.tanh(x) ** 2, finite(-20, 20),
           lambda lo, hi: 2.0, ulps=4, datol=4 * EPS),
-    Unary("sigmoid", lambda v: v.sigmoid(), _sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), finite(-20, 20),
+    Unary("sigmoid", _reference("sigmoid"), _sigmoid, lambda x: _sigmoid(x) * _sigmoid(-x), finite(-20, 20),
           lambda lo, hi: 0.125, ulps=4, datol=4 * EPS),
-    Unary("relu", lambda v: v.relu(), lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(np.float64),
+    Unary("relu", _reference("relu"), lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(np.float64),
           away_from_zero(1e-3, 1e6), lambda lo, hi: 0.0, sign_of_zero=False, nan_deriv=False),
-    Unary("sin", lambda v: v.sin(), np.sin, np.cos, finite(-100, 100), lambda lo, hi: 1.0, ulps=2, dulps=2),
-    Unary("cos", lambda v: v.cos(), np.cos, lambda x: -np.sin(x), finite(-100, 100), lambda lo, hi: 1.0,
+    Unary("sin", _reference("sin"), np.sin, np.cos, finite(-100, 100), lambda lo, hi: 1.0, ulps=2, dulps=2),
+    Unary("cos", _reference("cos"), np.cos, lambda x: -np.sin(x), finite(-100, 100), lambda lo, hi: 1.0,
           ulps=2, dulps=2),
 ]
 
@@ -152,17 +161,17 @@ class Binary:
 
 
 BINARY = [
-    Binary("add", lambda a, b: a + b, lambda a, b: a + b, lambda a, b: np.ones_like(a), lambda a, b: np.ones_like(b),
+    Binary("add", _reference("add"), lambda a, b: a + b, lambda a, b: np.ones_like(a), lambda a, b: np.ones_like(b),
            finite(-1e6, 1e6), finite(-1e6, 1e6), lambda *_: 0.0, lambda *_: 0.0),
-    Binary("sub", lambda a, b: a - b, lambda a, b: a - b, lambda a, b: np.ones_like(a), lambda a, b: -np.ones_like(b),
+    Binary("sub", _reference("sub"), lambda a, b: a - b, lambda a, b: np.ones_like(a), lambda a, b: -np.ones_like(b),
            finite(-1e6, 1e6), finite(-1e6, 1e6), lambda *_: 0.0, lambda *_: 0.0),
-    Binary("mul", lambda a, b: a * b, lambda a, b: a * b, lambda a, b: b, lambda a, b: a,
+    Binary("mul", _reference("mul"), lambda a, b: a * b, lambda a, b: b, lambda a, b: a,
            finite(-1e6, 1e6), finite(-1e6, 1e6), lambda *_: 0.0, lambda *_: 0.0),
     # d/db (a / b) = -a / b**2, written -(a / b) / b (PyTorch's rounding: b**2 would overflow first).
-    Binary("div", lambda a, b: a / b, lambda a, b: a / b, lambda a, b: 1.0 / b, lambda a, b: -(a / b) / b,
+    Binary("div", _reference("div"), lambda a, b: a / b, lambda a, b: 1.0 / b, lambda a, b: -(a / b) / b,
            finite(-100, 100), away_from_zero(0.1, 100), lambda *_: 0.0,
            lambda a, lo, hi: 6 * abs(a) / min(abs(lo), abs(hi)) ** 4),
-    Binary("pow", lambda a, b: a**b, np.power, _pow_da, _pow_db, finite(0.1, 10), finite(-4, 4),
+    Binary("pow", _reference("pow"), np.power, _pow_da, _pow_db, finite(0.1, 10), finite(-4, 4),
            lambda lo, hi, b: abs(b * (b - 1) * (b - 2)) * max(lo ** (b - 3), hi ** (b - 3)),
            lambda a, lo, hi: max(a**lo, a**hi) * abs(math.log(a)) ** 3, ulps=1, dulps=4),
 ]

@@ -1,4 +1,5 @@
-"""Fixtures for the tensor engine's tests. The op table and oracles live in ``tensor_oracles.py``."""
+"""Fixtures for the tensor engine's tests. The per-op checks are generated from the op table (tests/harness)
+in tests/parity; the tests here are about the engine itself."""
 
 import pytest
 

@@ -16,68 +16,17 @@ from hypothesis.extra import numpy as hnp
 
 from naivegrad import no_grad
 from naivegrad.func import jacfwd, jacrev, jvp
-from naivegrad.tensor import REGISTRY, linear, Tensor, concatenate, maximum, minimum, nll_loss, stack, where
+from naivegrad.tensor import REGISTRY, Tensor, concatenate, maximum, minimum, stack, where
+
+from harness.calls import calls_by_function
 
 FEW = max(10, settings.default.max_examples // 3)
 
 
 # ---------------------------------------------------------------------------------------------- every op
-def _calls(rng):
-    """op name -> (f on Tensors whose top op is that op, input arrays in float64), at smooth points."""
-    a = rng.standard_normal((3, 4))
-    row = rng.standard_normal((4,))
-    pos = rng.uniform(0.5, 2.0, (3, 4))
-    away = np.sign(a) * (np.abs(a) + 0.2)
-    distinct = rng.permutation(np.arange(12.0) * 0.37).reshape(3, 4)
-    mask = rng.random((3, 4)) > 0.5
-    img = rng.standard_normal((1, 2, 5, 5))
-    ker = rng.standard_normal((3, 2, 2, 2))
-    return {
-        "add": (lambda x, y: x + y, [a, row]),
-        "sub": (lambda x, y: x - y, [row, a]),
-        "mul": (lambda x, y: x * y, [a, row]),
-        "div": (lambda x, y: x / y, [row, pos]),
-        "pow": (lambda x, y: x ** y, [pos, row]),
-        "neg": (lambda x: -x, [a]),
-        "abs": (lambda x: x.abs(), [away]),
-        "exp": (lambda x: x.exp(), [a]),
-        "log": (lambda x: x.log(), [pos]),
-        "sqrt": (lambda x: x.sqrt(), [pos]),
-        "tanh": (lambda x: x.tanh(), [a]),
-        "sigmoid": (lambda x: x.sigmoid(), [a]),
-        "relu": (lambda x: x.relu(), [away]),
-        "sin": (lambda x: x.sin(), [a]),
-        "cos": (lambda x: x.cos(), [a]),
-        "maximum": (lambda x, y: x.maximum(y), [distinct, distinct[::-1] + 0.1]),
-        "minimum": (lambda x, y: x.minimum(y), [distinct, distinct[::-1] + 0.1]),
-        "clip": (lambda x: x.clip(0.5, 3.0), [distinct + 0.01]),
-        "where": (lambda x, y: where(mask, x, y), [row, a]),
-        "matmul": (lambda x, y: x @ y, [a, a.T.copy()]),
-        "linear": (lambda x, w, c: linear(x, w, c), [a, a * 0.5, a[:, 0].copy()]),
-        "reshape": (lambda x: x.reshape(2, -1), [a]),
-        "transpose": (lambda x: x.transpose(), [a]),
-        "expand": (lambda x: x.expand(2, 3, 4), [row]),
-        "squeeze": (lambda x: x.squeeze(), [a[:1]]),
-        "unsqueeze": (lambda x: x.unsqueeze(0), [a]),
-        "concatenate": (lambda x, y: concatenate([x, y], axis=1), [a, a[:, :2] * 2]),
-        "stack": (lambda x, y: stack([x, y], axis=2), [a, a * 0.5]),
-        "pad": (lambda x: x.pad(((1, 0), (2, 1)), value=3.0), [a]),
-        "getitem": (lambda x: x[[2, 0, 2], 1:], [a]),
-        "sum": (lambda x: x.sum(axis=(0, 1), keepdims=True), [a]),
-        "mean": (lambda x: x.mean(), [a]),
-        "max": (lambda x: x.max(axis=0, keepdims=True), [distinct]),
-        "min": (lambda x: x.min(), [distinct]),
-        "logsumexp": (lambda x: x.logsumexp(axis=0), [a]),
-        "softmax": (lambda x: x.softmax(axis=0), [a]),
-        "logsoftmax": (lambda x: x.logsoftmax(), [a]),
-        "conv2d": (lambda x, w: x.conv2d(w, stride=2, padding=1), [img, ker]),
-        "maxpool2d": (lambda x: x.max_pool2d(2, stride=1), [img]),
-        "avgpool2d": (lambda x: x.avg_pool2d(3, padding=1), [img]),
-        "nllloss": (lambda x: nll_loss(x, np.array([1, 0, 3])), [a]),
-    }
-
-
-CALLS = _calls(np.random.default_rng(7))
+# op name -> (f on Tensors whose top op is that op, input arrays in float64) at a smooth point: for each tensor
+# Function, the first op of the table (tests/harness) that runs it alone, at its seeded smooth call.
+CALLS = {name: (call.fn, call.arrays) for name, call in calls_by_function().items()}
 NAMES = sorted(CALLS)
 
 

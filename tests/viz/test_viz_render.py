@@ -1,6 +1,7 @@
 """``draw``: DOT always, SVG/PNG through Graphviz when installed, clear errors otherwise, atomic writes."""
 
 import os
+import re
 import shutil
 import struct
 import sys
@@ -173,9 +174,18 @@ def test_svg_has_one_shape_per_node_and_edge_and_shows_odd_names_literally(tmp_p
     assert " ".join(name.split()) in texts
 
 
-def test_collapsed_graph_renders(tmp_path):
+def test_collapsed_graph_renders_the_kept_nodes_and_counts_the_hidden_ones(tmp_path):
     _real_graphviz()
-    draw(small_graph(40), tmp_path / "big.svg", max_nodes=10)
+    steps, max_nodes = 40, 10
+    root = small_graph(steps)
+    values = 1 + 2 * steps  # x, then a product and a tanh per step
+    draw(root, tmp_path / "big.svg", max_nodes=max_nodes)
     svg = ET.parse(tmp_path / "big.svg").getroot()
-    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
-    assert any(t and t.startswith("... ") and t.endswith(" more nodes") for t in texts)
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    d = drawing(to_dot(root, max_nodes=max_nodes))
+    titles = [g.find("svg:title", ns).text for g in svg.findall(".//svg:g", ns) if g.get("class") == "node"]
+    assert sorted(titles) == sorted([*d.boxes, *d.ops, *d.more])  # every drawn node is in the picture
+    assert sum(title in d.boxes for title in titles) == max_nodes  # the kept values, no more
+    texts = [" ".join((t.text or "").split()) for t in svg.iter(f"{{{ns['svg']}}}text")]
+    hidden = [int(m.group(1)) for m in map(re.compile(r"^\.\.\. (\d+) more nodes?$").match, texts) if m]
+    assert hidden and sum(hidden) == values - max_nodes, (hidden, values)

@@ -6,8 +6,9 @@ are drawn; a 3-D input is one unbatched image.
 
 import numpy as np
 
-from ..scalar import conv as sconv
-from ..tensor.ops import conv as tconv
+from naivegrad.scalar import conv as sconv
+from naivegrad.tensor.ops import conv as tconv
+
 from . import scalar_ref as ref
 from .spec import Domain, Op
 

@@ -7,7 +7,7 @@ output, the gradient of <u, output> for each leaf, and the output tangent (forwa
 ``numerical_vjp`` / ``numerical_jvp`` are the central-difference versions (float64, tensor engine).
 ``assert_close`` compares with a tolerance derived from the dtype and reports the worst element.
 
->>> case = draw_case(RandomDraw(0), registry.get("mul"), "parity")
+>>> case = draw_case(RandomDraw(0), harness.get("mul"), "parity")
 >>> assert_close(run_tensor(case, case.op.tensor_forms["__mul__"]).value, run_scalar(case).value, case.dtype)
 """
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import scalar
-from ..grad_mode import no_grad
-from ..scalar import Value
+from naivegrad import no_grad, scalar
+from naivegrad.engines import is_value
+from naivegrad.scalar import Value
+
 from .scalar_ref import objects
 from .spec import Domain
 from .values import ParityElements, SmoothElements, distinct
@@ -129,7 +130,7 @@ def seeded_cases(op, mode, count, dtype=None):
 
 # ---------------------------------------------------------------------------------------------- engines
 def _tensor(a, dtype, requires_grad):
-    from ..tensor import Tensor
+    from naivegrad.tensor import Tensor
 
     return Tensor(np.asarray(a, dtype=dtype), requires_grad=requires_grad)
 
@@ -175,8 +176,8 @@ def run_scalar(case, fn=None):
     leaves = _value_leaves(case)
     out = objects(fn(*[leaves[i] for i in case.inputs], **case.params))
     flat = list(out.ravel())
-    value = np.array([v.data if isinstance(v, Value) else float(v) for v in flat]).reshape(out.shape)
-    tangent = np.array([(v.tangent or 0.0) if isinstance(v, Value) else 0.0 for v in flat]).reshape(out.shape)
+    value = np.array([v.data if is_value(v) else float(v) for v in flat]).reshape(out.shape)
+    tangent = np.array([(v.tangent or 0.0) if is_value(v) else 0.0 for v in flat]).reshape(out.shape)
     loss = scalar.dot(flat, [float(u) for u in case.cotangent.ravel()]) if flat else Value(0.0)
     if out.shape != case.cotangent.shape:
         raise AssertionError(f"{case.op.name}: the scalar side's output has shape {out.shape}, the tensor "

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import scalar
-from ..grad_mode import no_grad
-from ..scalar import Value
+from naivegrad import no_grad, scalar
+from naivegrad.engines import is_value
+from naivegrad.scalar import Value
+
 from . import get
 from .scalar_ref import objects
 from .spec import Domain
@@ -41,7 +42,7 @@ LIMIT = 1e4        # no value above this magnitude
 
 @dataclass
 class Node:
-    op: str                      # a registry op name ("input" for the inputs)
+    op: str                      # an op name of the table ("input" for the inputs)
     args: tuple = ()             # earlier nodes
     params: dict = field(default_factory=dict)
 
@@ -119,7 +120,7 @@ def draw_dag(draw, min_nodes=10, max_nodes=200, ops=None):
     """A random DAG (see the module docstring); every node's value is finite and below 1e4.
 
     ``ops``: the op names to draw from (default: all of ``FUZZ_OPS``)."""
-    from ..tensor import Tensor
+    from naivegrad.tensor import Tensor
 
     base = (draw.integers(1, 3), draw.integers(1, 3))
     family = [base, (base[1],), (base[0], 1), (1, base[1]), (), (base[1], base[0])]
@@ -205,7 +206,7 @@ def _choose(draw, name, op, shapes):
 # ---------------------------------------------------------------------------------------------- running
 def run_tensor(dag, dtype=np.float64):
     """Every node's value (float64 arrays) and every input's gradient, on the tensor engine."""
-    from ..tensor import Tensor
+    from naivegrad.tensor import Tensor
 
     vals = []
     for node, i in zip(dag.nodes, range(len(dag.nodes))):
@@ -236,7 +237,7 @@ def run_scalar(dag):
         else:
             out = objects(get(node.op).scalar_reference(*[vals[a] for a in node.args], **node.params))
             for j in np.ndindex(out.shape):
-                if not isinstance(out[j], Value):  # a constant (a clip bound): a Value leaf for the next op
+                if not is_value(out[j]):  # a constant (a clip bound): a Value leaf for the next op
                     out[j] = Value(float(out[j]))
             vals.append(out)
     terms, weights = [], []
@@ -245,7 +246,7 @@ def run_scalar(dag):
         weights += [float(u) for u in np.ravel(dag.cotangents[s])]
     scalar.dot(terms, weights).backward()
     k = len(dag.inputs)
-    data = [np.array([v.data if isinstance(v, Value) else float(v) for v in a.ravel()]).reshape(a.shape)
+    data = [np.array([v.data if is_value(v) else float(v) for v in a.ravel()]).reshape(a.shape)
             for a in vals]
     grads = [np.array([v.grad for v in a.ravel()]).reshape(a.shape) for a in vals[:k]]
     return data, grads
@@ -287,7 +288,9 @@ def _index(index):
         if p is Ellipsis:
             return "..."
         if isinstance(p, np.ndarray):
-            return _array(p) if p.dtype == bool else f"np.array({p.tolist()!r})"
+            if p.dtype == bool:
+                return _array(p)
+            return f"np.array({p.tolist()!r})" if p.size else "np.array([], dtype=np.intp)"  # not a float array
         return repr(p)
     if isinstance(index, tuple):
         return ", ".join(part(p) for p in index) if index else "()"

@@ -1,11 +1,11 @@
-"""Random choices behind one small interface, so that the registry does not depend on hypothesis.
+"""Random choices behind one small interface, so that the op table does not depend on hypothesis.
 
-The registry's samplers (shapes, params) and the harness call ``draw.integers(lo, hi)``,
+The table's samplers (shapes, params) and the harness call ``draw.integers(lo, hi)``,
 ``draw.sampled_from(seq)``, ``draw.booleans()``, ``draw.floats(lo, hi)`` and ``draw.array(shape, elements)``.
 ``HypothesisDraw(data)`` answers through hypothesis (tests: shrinking, ``--deep``), ``RandomDraw(seed)``
 through numpy (quick sampling without hypothesis). Shape helpers built on these live here too.
 
->>> shapes = registry.get("add").shapes(RandomDraw(0))      # two shapes that broadcast together
+>>> shapes = harness.get("add").shapes(RandomDraw(0))      # two shapes that broadcast together
 """
 
 import functools

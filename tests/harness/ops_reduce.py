@@ -3,8 +3,9 @@
 
 import numpy as np
 
-from .. import scalar
-from ..tensor import linear
+from naivegrad import scalar
+from naivegrad.tensor import linear
+
 from . import scalar_ref as ref
 from .draw import axis_arg, shape
 from .spec import Domain, Op
@@ -13,14 +14,12 @@ __all__ = ["OPS"]
 
 REAL = Domain(-3.0, 3.0)
 TIES = Domain(-3.0, 3.0, margin=0.01, step=1.0)  # parity: 7 grid values, ties galore
+# Logits of magnitude 1e3 among ordinary ones (parity only): exp overflows unless the largest is shifted out first.
+HUGE = (-1000.0, 1000.0)
 
 
 def _shape(draw):
     return (shape(draw),)
-
-
-def _nonempty(draw):
-    return (shape(draw, min_side=1),)
 
 
 def _reduce_params(nonempty):
@@ -37,10 +36,6 @@ def _max_shapes(draw):
     return ((s if any(s) else (1,) + s[1:]),)
 
 
-def _dims(axis):
-    return {} if axis is None else {"dim": axis}
-
-
 def _torch_reduce(name):
     def f(x, axis, keepdims):
         import torch
@@ -49,17 +44,6 @@ def _torch_reduce(name):
             axis = tuple(range(x.ndim))
         return getattr(torch, name)(x, dim=axis, keepdim=keepdims)
     return f
-
-
-def reduction(name, fn, nonempty=False, ties=False, torch_name=None, note="", extra_forms=None):
-    forms = {name: lambda x, axis, keepdims: getattr(x, name)(axis=axis, keepdims=keepdims)}
-    forms.update(extra_forms or {})
-    return Op(name=name, arity=1, shapes=_max_shapes if nonempty else _shape, params=_reduce_params(nonempty),
-              reference=lambda x, axis, keepdims: ref.reduce_slices(fn, x, axis, keepdims),
-              tensor_forms=forms,
-              functions=(name,), ties=ties, domain=TIES if ties else REAL,
-              torch=_torch_reduce(torch_name or name), note=note,
-              source="{0}.%s(axis={axis}, keepdims={keepdims})" % name)
 
 
 def _positional(name):
@@ -71,13 +55,24 @@ def _positional(name):
     return f
 
 
+def reduction(name, fn, nonempty=False, ties=False, torch_name=None, note="", domain=None):
+    forms = {name: lambda x, axis, keepdims: getattr(x, name)(axis=axis, keepdims=keepdims),
+             name + "#positional": _positional(name)}
+    return Op(name=name, arity=1, shapes=_max_shapes if nonempty else _shape, params=_reduce_params(nonempty),
+              reference=lambda x, axis, keepdims: ref.reduce_slices(fn, x, axis, keepdims),
+              tensor_forms=forms,
+              functions=(name,), ties=ties, domain=domain or (TIES if ties else REAL),
+              torch=_torch_reduce(torch_name or name), note=note,
+              source="{0}.%s(axis={axis}, keepdims={keepdims})" % name)
+
+
 OPS = [
-    reduction("sum", ref.sum_, extra_forms={"sum#positional": _positional("sum")}),
-    reduction("mean", ref.mean, extra_forms={"mean#positional": _positional("mean")}),
+    reduction("sum", ref.sum_),
+    reduction("mean", ref.mean),
     reduction("max", ref.extremum(max), nonempty=True, ties=True, torch_name="amax",
               note="k tied maxima share the gradient equally (torch.amax)"),
     reduction("min", ref.extremum(min), nonempty=True, ties=True, torch_name="amin"),
-    reduction("logsumexp", ref.logsumexp),
+    reduction("logsumexp", ref.logsumexp, domain=Domain(-3.0, 3.0, specials=HUGE)),
 ]
 
 
@@ -96,6 +91,10 @@ def _method(name, default_axis=None):
     return f
 
 
+def _positional_axis(name):
+    return lambda x, axis: getattr(x, name)(axis)
+
+
 def _torch_softmax(name, x, axis):
     import torch
 
@@ -105,10 +104,11 @@ def _torch_softmax(name, x, axis):
 def _softmax(fn, name, forms):
     tensor_forms = {k: _method(k) for k in forms}
     tensor_forms[name + "#default_axis"] = _method(name, -1)
+    tensor_forms.update({k + "#positional": _positional_axis(k) for k in forms})
     return Op(name=name, arity=1, shapes=lambda d: (shape(d, min_dims=1),), params=_axis_param,
               reference=lambda x, axis: ref.along_axis(fn, x, axis),
               tensor_forms=tensor_forms,
-              functions=(name,), domain=Domain(-5.0, 5.0),
+              functions=(name,), domain=Domain(-5.0, 5.0, specials=HUGE),
               torch=lambda x, axis: _torch_softmax(name, x, axis),
               source="{0}.%s(axis={axis})" % name)
 
@@ -196,18 +196,32 @@ def _scalar_of(a):
     return np.asarray(a, dtype=object)[()]
 
 
+def _dot_swapped(ws, xs, b):
+    """dot with w_i and x_i exchanged at odd i: the same products, but a constant leaf now puts numbers on both
+    sides (``dot([w0, 2.0], [3.0, x1])``)."""
+    pairs = list(zip(_as_list(ws), _as_list(xs)))
+    left = [x if i % 2 else w for i, (w, x) in enumerate(pairs)]
+    right = [w if i % 2 else x for i, (w, x) in enumerate(pairs)]
+    return ref.objects(scalar.dot(left, right, _scalar_of(b)))
+
+
 OPS += [
     Op(name="fused_sum", arity=2, shapes=_fused_sum_shapes, constants=True,
        reference=lambda xs, start: ref.objects(ref.chain_sum(_as_list(xs), _scalar_of(start))),
-       value_forms={"scalar.sum": lambda xs, start: ref.objects(scalar.sum(_as_list(xs), start=_scalar_of(start)))},
+       value_forms={"scalar.sum": lambda xs, start: ref.objects(scalar.sum(_as_list(xs), start=_scalar_of(start))),
+                    # start as the last term: a number among the Values when start is a constant
+                    "scalar.sum#start_in_list": lambda xs, start: ref.objects(
+                        scalar.sum(_as_list(xs) + [_scalar_of(start)]))},
        tensor_forms={"sum#plus_start": lambda xs, start: xs.sum() + start},
        functions=("sum", "add"), torch=lambda xs, start: xs.sum() + start,
        note="naivegrad.scalar.sum: one node for n terms, checked against a chain of + nodes"),
-    Op(name="fused_dot", arity=3, shapes=_fused_dot_shapes, constants=True,
+    # alias: dot(ws, ws, b), each Value twice in one node.
+    Op(name="fused_dot", arity=3, shapes=_fused_dot_shapes, constants=True, alias=True,
        reference=lambda ws, xs, b: ref.objects(ref.chain_dot(_as_list(ws), _as_list(xs), _scalar_of(b))),
        value_forms={"scalar.dot": lambda ws, xs, b: ref.objects(scalar.dot(_as_list(ws), _as_list(xs), _scalar_of(b))),
                     "scalar.dot#no_bias": lambda ws, xs, b: ref.objects(
-                        scalar.dot(_as_list(ws), _as_list(xs)) + _scalar_of(b))},
+                        scalar.dot(_as_list(ws), _as_list(xs)) + _scalar_of(b)),
+                    "scalar.dot#swapped": _dot_swapped},
        tensor_forms={"__matmul__#vector": lambda ws, xs, b: ws @ xs + b,
                      "mul#sum": lambda ws, xs, b: (ws * xs).sum() + b},
        functions=("matmul", "mul", "sum", "add"), torch=lambda ws, xs, b: ws @ xs + b,

@@ -1,10 +1,11 @@
-"""The public op surface of both engines, found by introspection, and what the registry covers of it.
+"""The public op surface of both engines, found by introspection, and what the op table covers of it.
 
 ``public_api()`` lists every name an op could hide behind: Value's and Tensor's public attributes and the
 operator dunders they define (``Value.__add__``, ``Tensor.sum``, ``Tensor.T``), the public functions of the
 engines' modules (``scalar.sum``, ``scalar.conv.conv2d``, ``tensor.where``, ``tensor.ops.conv.conv2d``), and
 every ``naivegrad.tensor.ops.REGISTRY`` entry (``REGISTRY.matmul``). ``NOT_OPS`` is the allow-list of names
-that build no differentiable node, each with the reason. ``missing()`` is what is neither registered nor
+that build no differentiable node, each with the reason (or, for the few that build graphs on purpose, the
+test file that checks them). ``missing()`` is what is neither registered nor
 allowed: the completeness test asserts it is empty, so a new op cannot arrive without its checks.
 """
 
@@ -40,16 +41,16 @@ NOT_OPS = {
     "Tensor.__pos__": "returns the Tensor itself: no node",
     "Tensor.zeros": "creation: no input to differentiate", "Tensor.ones": "creation",
     "Tensor.eye": "creation", "Tensor.randn": "creation", "Tensor.uniform": "creation",
-    "Tensor.arange": "creation",
+    "Tensor.arange": "creation", "Tensor.zeroes": "creation (the original project's spelling of zeros)",
     # Module-level names that are not ops.
     "tensor.zeros": "creation", "tensor.ones": "creation", "tensor.eye": "creation", "tensor.randn": "creation",
     "tensor.uniform": "creation", "tensor.arange": "creation",
     "tensor.unbroadcast": "a helper every binary op's backward uses; checked through those ops",
     "tensor.shapes.normalize_axis": "argument checking", "tensor.shapes.normalize_axes": "argument checking",
-    "scalar.higher_order.backward_with_graph": "reverse mode recording its own graph (naivegrad.func's tests)",
-    "scalar.higher_order.grad": "reverse mode as a function (naivegrad.func's tests)",
-    "scalar.higher_order.local_derivatives": "the second-order rules' table lookup",
-    "scalar.higher_order.RULES": "the second-order rules themselves, checked against _local by their tests",
+    # Second order: these build graphs on purpose; each reason names the tests that check them.
+    "scalar.higher_order.backward_with_graph": "what ``backward(create_graph=True)`` runs, recording its own "
+                                               "graph: tests/func/test_func_higher_order.py",
+    "scalar.higher_order.grad": "reverse mode as a function: tests/func/test_func_higher_order.py",
 }
 
 # Names re-exported by a package from one of its modules count once, under the module they come from.
@@ -96,8 +97,8 @@ def _module_surface(package, prefix, skip=()):
 
 def public_api():
     """Every public name of both engines that could be an op (qualified: ``Value.exp``, ``tensor.where``...)."""
-    from ..scalar import Value
-    from ..tensor import REGISTRY, Tensor
+    from naivegrad.scalar import Value
+    from naivegrad.tensor import REGISTRY, Tensor
 
     names = _class_surface(Value, "Value") | _class_surface(Tensor, "Tensor")
     names |= _module_surface("naivegrad.scalar", "scalar")
@@ -112,7 +113,7 @@ def _strip(key):
 
 
 def covered(ops):
-    """The qualified names the registry's ops exercise."""
+    """The qualified names the table's ops exercise."""
     names = set()
     for op in ops:
         for key in op.value_forms:
@@ -126,11 +127,11 @@ def covered(ops):
 
 
 def missing(ops):
-    """Public op names that no registry op exercises and NOT_OPS does not excuse: must be empty."""
+    """Public op names that no op of the table exercises and NOT_OPS does not excuse: must be empty."""
     return public_api() - covered(ops) - set(NOT_OPS)
 
 
 def stale(ops):
-    """Registry names or NOT_OPS entries that no longer exist in the engines (renamed or removed)."""
+    """Names in the table or NOT_OPS entries that no longer exist in the engines (renamed or removed)."""
     api = public_api()
     return (covered(ops) | set(NOT_OPS)) - api

@@ -1,4 +1,4 @@
-"""What the registry knows about one op: ``Op`` (forms on both engines, reference, samplers) and ``Domain``.
+"""What the op table knows about one op: ``Op`` (forms on both engines, reference, samplers) and ``Domain``.
 
 An ``Op`` is a function of one or more float arrays (its differentiable inputs) plus options (``params``):
 
@@ -20,6 +20,9 @@ An ``Op`` is a function of one or more float arrays (its differentiable inputs) 
   when all of them have a ``jvp`` rule).
 - ``torch``: the op in PyTorch (float64 oracle, optional); ``source``: how the fuzzer prints it
   (``"{0}.sum(axis={axis}, keepdims={keepdims})"``: operands by position, options as Python literals).
+- ``exact``: every output element is one scalar op of input elements (no sums: unary and constant ops, clip,
+  moving elements around), so float64 values must match the reference to 1e-12 of each element itself, however
+  small, and gradients to 1e-12 of themselves plus a few ulps of the cotangent (tests/parity).
 """
 
 from dataclasses import dataclass, field
@@ -95,15 +98,16 @@ class Op:
     constants: bool = False                 # some inputs may come without requires_grad (constants)
     torch: Optional[Callable] = None        # (*torch tensors, **params) -> torch tensor
     source: Optional[str] = None            # the fuzzer's printer: "{0} + {1}", "{0}.sum(axis={axis})"
+    exact: bool = False                     # no sums: values to 1e-12 of each element itself (see above)
     note: str = ""                          # why the op is special, shown in reports
 
     def __post_init__(self):
         if not self.tensor_forms and not self.value_forms:
-            raise ValueError(f"registry op {self.name!r} has no forms on either engine")
+            raise ValueError(f"op {self.name!r} has no forms on either engine")
         if self.reference is None and not (self.elementwise and self.value_forms):
-            raise ValueError(f"registry op {self.name!r} needs a reference (or an elementwise value form)")
+            raise ValueError(f"op {self.name!r} needs a reference (or an elementwise value form)")
         if (self.shapes is None) == (self.case is None):
-            raise ValueError(f"registry op {self.name!r} needs a shapes sampler or a case sampler (one of them)")
+            raise ValueError(f"op {self.name!r} needs a shapes sampler or a case sampler (one of them)")
 
     def input_domains(self, params):
         """One Domain per input for these params."""
@@ -129,12 +133,19 @@ class Op:
         first = next(iter(self.value_forms.values()))
         return _vectorized(first)
 
+    @property
+    def value_reference(self):
+        """The oracle on single Values, for an elementwise op: ``reference``, else its first value form."""
+        if not self.elementwise:
+            raise TypeError(f"op {self.name!r} is not elementwise: its reference takes arrays (scalar_reference)")
+        return self.reference or next(iter(self.value_forms.values()))
+
     def value_callables(self):
         """Each value form as ``f(*object_arrays, **params)`` (elementwise forms mapped over the arrays)."""
         return {k: (_vectorized(f) if self.elementwise else f) for k, f in self.value_forms.items()}
 
     def __repr__(self):
-        return f"<registry op {self.name}>"
+        return f"<op {self.name}>"
 
 
 def _vectorized(fn):

@@ -1,8 +1,8 @@
-"""Hypothesis strategies over the registry (imports hypothesis: for tests only).
+"""Hypothesis strategies over the op table (this module imports hypothesis).
 
 >>> @given(data=st.data())
 ... def test_something(data):
-...     case = data.draw(cases(registry.get("matmul"), "parity"))
+...     case = data.draw(cases(harness.get("matmul"), "parity"))
 """
 
 from hypothesis import strategies as st

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, cat, concatenate, stack
+from naivegrad.tensor import Tensor, cat, concatenate, stack
+
 from .draw import shape
 from .spec import Domain, Op
 
@@ -169,7 +170,7 @@ def _pad_ref(x, pad_width, pairs, value):
 # ---------------------------------------------------------------------------------------------- indexing
 def _index_params(draw, shapes, mode):
     (s,) = shapes
-    kind = draw.sampled_from(["basic", "basic", "int_array", "bool_mask", "two_arrays", "list"])
+    kind = draw.sampled_from(["basic", "basic", "int_array", "bool_mask", "two_arrays", "list", "bool_mask_nd"])
     if kind == "basic" or not s:
         parts, axis = [], 0
         if draw.booleans(0.2):
@@ -192,12 +193,20 @@ def _index_params(draw, shapes, mode):
                 axis += 1
         index = parts[0] if len(parts) == 1 and draw.booleans() else tuple(parts)
         return {"index": index}
+    if kind == "bool_mask_nd" and len(s) >= 2:
+        # A mask over several axes at once (numpy flattens the selected elements of those axes into one).
+        axis = draw.integers(0, len(s) - 2)
+        k = draw.integers(2, len(s) - axis)
+        mask = np.array([draw.booleans() for _ in range(int(np.prod(s[axis:axis + k])))], dtype=bool)
+        mask = mask.reshape(s[axis:axis + k])
+        return {"index": (slice(None),) * axis + (mask,) if axis else mask}
     axis = draw.integers(0, len(s) - 1)
     pre = (slice(None),) * axis
     if kind in ("int_array", "list", "two_arrays") and s[axis] > 0:
-        # Repeated indices on purpose: their gradients must add up (np.add.at, not assignment).
-        n = draw.integers(1, 4)
-        idx = np.array([draw.integers(-s[axis], s[axis] - 1) for _ in range(n)])
+        # Repeated indices on purpose: their gradients must add up (np.add.at, not assignment). An integer
+        # array may also be empty: it selects nothing along its axis.
+        n = draw.integers(0 if kind == "int_array" else 1, 4)
+        idx = np.array([draw.integers(-s[axis], s[axis] - 1) for _ in range(n)], dtype=np.intp)
         if kind == "list":
             return {"index": pre + (idx.tolist(),) if pre else idx.tolist()}
         if kind == "two_arrays" and axis + 1 < len(s) and s[axis + 1] > 0:
@@ -258,26 +267,26 @@ def _stack_params(draw, shapes, mode):
 
 
 OPS = [
-    Op(name="reshape", arity=1, shapes=_shape, params=_reshape_params,
+    Op(name="reshape", exact=True, arity=1, shapes=_shape, params=_reshape_params,
        reference=lambda x, shape, spec: x.reshape(shape),
        tensor_forms={"reshape": lambda x, shape, spec: x.reshape(spec),
                      "reshape#varargs": lambda x, shape, spec: x.reshape(*spec)},
        functions=("reshape",), torch=lambda x, shape, spec: x.reshape(spec),
        source="{0}.reshape({spec})"),
-    Op(name="flatten", arity=1, shapes=_shape, params=_flatten_params, reference=_flatten_ref,
+    Op(name="flatten", exact=True, arity=1, shapes=_shape, params=_flatten_params, reference=_flatten_ref,
        tensor_forms={"flatten": lambda x, start, end: x.flatten(start, end), "flatten#default": _flatten_default},
        functions=("reshape",), torch=lambda x, start, end: x.flatten(start, end),
        source="{0}.flatten({start}, {end})"),
-    Op(name="transpose", arity=1, shapes=_shape, params=_perm_params,
+    Op(name="transpose", exact=True, arity=1, shapes=_shape, params=_perm_params,
        reference=lambda x, perm: np.transpose(x, perm),
        tensor_forms={"transpose": _permuted,
                      "transpose#varargs": lambda x, perm: x.transpose(*perm) if len(perm) != 2 else x.permute(*perm),
                      "permute": lambda x, perm: x.permute(*perm), "permute#tuple": lambda x, perm: x.permute(perm)},
        functions=("transpose",), torch=lambda x, perm: x.permute(perm), source="{0}.permute({perm})"),
-    Op(name="transpose_reverse", arity=1, shapes=_shape, reference=lambda x: np.transpose(x),
+    Op(name="transpose_reverse", exact=True, arity=1, shapes=_shape, reference=lambda x: np.transpose(x),
        tensor_forms={"T": lambda x: x.T, "transpose#reverse": lambda x: x.transpose()},
        functions=("transpose",), torch=lambda x: x.permute(tuple(reversed(range(x.ndim)))), source="{0}.T"),
-    Op(name="swapaxes", arity=1, shapes=_swap_shapes,
+    Op(name="swapaxes", exact=True, arity=1, shapes=_swap_shapes,
        params=_swap_params, reference=_swap_ref,
        tensor_forms={"transpose#swap": lambda x, i, j: x.transpose(i, j)},
        functions=("transpose",), torch=lambda x, i, j: x.transpose(i, j), source="{0}.transpose({i}, {j})",
@@ -288,17 +297,17 @@ OPS = [
                      "expand#varargs": lambda x, shape, spec: x.expand(*spec),
                      "broadcast_to": lambda x, shape, spec: x.broadcast_to(shape)},
        functions=("expand",), torch=lambda x, shape, spec: x.expand(spec), source="{0}.expand({spec})"),
-    Op(name="squeeze", arity=1, shapes=_ones_heavy_shape, params=_squeeze_params,
+    Op(name="squeeze", exact=True, arity=1, shapes=_ones_heavy_shape, params=_squeeze_params,
        reference=lambda x, axis: np.squeeze(x, axis=axis),
        tensor_forms={"squeeze": lambda x, axis: x.squeeze(axis),
                      "squeeze#keyword": lambda x, axis: x.squeeze(axis=axis)},
        functions=("squeeze",), torch=lambda x, axis: x.squeeze() if axis is None else x.squeeze(axis),
        source="{0}.squeeze({axis})"),
-    Op(name="unsqueeze", arity=1, shapes=_shape, params=_unsqueeze_params,
+    Op(name="unsqueeze", exact=True, arity=1, shapes=_shape, params=_unsqueeze_params,
        reference=lambda x, axis: np.expand_dims(x, axis),
        tensor_forms={"unsqueeze": lambda x, axis: x.unsqueeze(axis)},
        functions=("unsqueeze",), torch=lambda x, axis: x.unsqueeze(axis), source="{0}.unsqueeze({axis})"),
-    Op(name="pad", arity=1, shapes=_shape, params=_pad_params, reference=_pad_ref,
+    Op(name="pad", exact=True, arity=1, shapes=_shape, params=_pad_params, reference=_pad_ref,
        tensor_forms={"pad": lambda x, pad_width, pairs, value: x.pad(pad_width, value)},
        functions=("pad",), source="{0}.pad({pad_width}, {value})", torch=_torch_pad),
     Op(name="getitem", arity=1, shapes=lambda d: (shape(d, 0, 3, 0, 4),), params=_index_params,
@@ -306,13 +315,13 @@ OPS = [
        tensor_forms={"__getitem__": lambda x, index: x[index], "__getitem__#tensor_index": _tensor_index},
        functions=("getitem",), torch=_torch_getitem, source="{0}[{index}]",
        note="repeated integer indices accumulate their gradients"),
-    Op(name="concatenate", arity=3, shapes=lambda d: _join_shapes(d, False), params=_concat_params,
+    Op(name="concatenate", exact=True, arity=3, shapes=lambda d: _join_shapes(d, False), params=_concat_params,
        reference=lambda *xs, axis: np.concatenate(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.concatenate": lambda *xs, axis: concatenate(list(xs), axis=axis),
                      "tensor.cat": lambda *xs, axis: cat(xs, axis)},
        functions=("concatenate",), source="cat([{*}], axis={axis})",
        torch=lambda *xs, axis: _torch_join("cat", xs, axis)),
-    Op(name="stack", arity=3, shapes=lambda d: _join_shapes(d, True), params=_stack_params,
+    Op(name="stack", exact=True, arity=3, shapes=lambda d: _join_shapes(d, True), params=_stack_params,
        reference=lambda *xs, axis: np.stack(xs, axis=axis), constants=True, alias=True,
        tensor_forms={"tensor.stack": lambda *xs, axis: stack(list(xs), axis=axis)},
        functions=("stack",), source="stack([{*}], axis={axis})",

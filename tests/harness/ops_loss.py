@@ -3,8 +3,9 @@ nll_loss), checked against picking Values out of an object array and summing the
 
 import numpy as np
 
-from .. import scalar
-from ..tensor import Tensor, cross_entropy, nll_loss
+from naivegrad import scalar
+from naivegrad.tensor import Tensor, cross_entropy, nll_loss
+
 from . import scalar_ref as ref
 from .spec import Domain, Op
 

@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from .. import scalar
-from ..scalar import Value
+from naivegrad import scalar
+from naivegrad.engines import is_value
+from naivegrad.scalar import Value
 
 __all__ = ["objects", "data_of", "reduce_slices", "along_axis", "maximum", "minimum", "clip", "sum_", "mean",
            "extremum", "logsumexp", "softmax", "logsoftmax", "matmul", "conv2d", "max_pool2d", "avg_pool2d",
@@ -30,14 +31,14 @@ def objects(x):
         return x
     out = np.empty(np.shape(x), dtype=object)
     if out.ndim == 0:
-        out[()] = x if isinstance(x, Value) else float(np.asarray(x))
+        out[()] = x if is_value(x) else float(np.asarray(x))
         return out
     out[...] = x
     return out
 
 
 def data_of(x):
-    return x.data if isinstance(x, Value) else float(x)
+    return x.data if is_value(x) else float(x)
 
 
 def _axes(axis, ndim):
@@ -166,7 +167,7 @@ def chain_sum(vs, start=0.0):
     total = start
     for v in vs:
         total = total + v
-    return total if isinstance(total, Value) else Value(total)
+    return total if is_value(total) else Value(total)
 
 
 def chain_dot(ws, xs, bias=None):
@@ -175,7 +176,7 @@ def chain_dot(ws, xs, bias=None):
         total = total + w * x
     if bias is not None:
         total = total + bias
-    return total if isinstance(total, Value) else Value(total)
+    return total if is_value(total) else Value(total)
 
 
 # ---------------------------------------------------------------------------------------------- images

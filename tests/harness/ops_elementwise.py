@@ -9,9 +9,10 @@ scalar side then gets plain floats, which runs Value's folded-constant paths) or
 
 import numpy as np
 
-from ..tensor import maximum as t_maximum
-from ..tensor import minimum as t_minimum
-from ..tensor import where as t_where
+from naivegrad.tensor import maximum as t_maximum
+from naivegrad.tensor import minimum as t_minimum
+from naivegrad.tensor import where as t_where
+
 from . import scalar_ref as ref
 from .draw import broadcastable, shape
 from .spec import Domain, Op
@@ -48,7 +49,7 @@ def _torch(name):
 
 
 def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None):
-    return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, domain=domain,
+    return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, domain=domain, exact=True,
               value_forms=value_forms, tensor_forms=tensor_forms, functions=(name,),
               torch=torch or _torch(name), source=source or "{0}.%s()" % name)
 
@@ -66,12 +67,16 @@ OPS = [
           {"__neg__": lambda a: -a, "neg": lambda a: a.neg()}, source="(-{0})", torch=lambda a: -a),
     unary("abs", {"__abs__": lambda a: abs(a), "abs": lambda a: a.abs()},
           {"__abs__": lambda a: abs(a), "abs": lambda a: a.abs()}, domain=KINK0),
-    unary("exp", {"exp": lambda a: a.exp()}, {"exp": lambda a: a.exp()}, domain=Domain(-5.0, 5.0)),
+    # Specials far out for exp, tanh and sigmoid: saturation, where out * (1 - out) or 1 - out**2 is tiny and
+    # the ``exact`` comparison (relative to each element) shows a formula that loses it.
+    unary("exp", {"exp": lambda a: a.exp()}, {"exp": lambda a: a.exp()},
+          domain=Domain(-5.0, 5.0, specials=(-10.0, 10.0))),
     unary("log", {"log": lambda a: a.log()}, {"log": lambda a: a.log()}, domain=POSITIVE),
     unary("sqrt", {"sqrt": lambda a: a.sqrt()}, {"sqrt": lambda a: a.sqrt()}, domain=POSITIVE),
-    unary("tanh", {"tanh": lambda a: a.tanh()}, {"tanh": lambda a: a.tanh()}),
+    unary("tanh", {"tanh": lambda a: a.tanh()}, {"tanh": lambda a: a.tanh()},
+          domain=Domain(-3.0, 3.0, specials=(-10.0, 10.0))),
     unary("sigmoid", {"sigmoid": lambda a: a.sigmoid()}, {"sigmoid": lambda a: a.sigmoid()},
-          domain=Domain(-8.0, 8.0)),
+          domain=Domain(-8.0, 8.0, specials=(-30.0, 30.0))),
     unary("relu", {"relu": lambda a: a.relu()}, {"relu": lambda a: a.relu()}, domain=KINK0),
     unary("sin", {"sin": lambda a: a.sin()}, {"sin": lambda a: a.sin()}, domain=Domain(-4.0, 4.0)),
     unary("cos", {"cos": lambda a: a.cos()}, {"cos": lambda a: a.cos()}, domain=Domain(-4.0, 4.0)),
@@ -121,7 +126,7 @@ def const(name, value_forms, tensor_forms, functions, source, torch, values=_C, 
           domains=None):
     return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, params=_const_params(values, smooth_values),
               domains=domains, value_forms=value_forms, tensor_forms=tensor_forms, functions=functions,
-              source=source, torch=torch)
+              source=source, torch=torch, exact=True)
 
 
 def _pow_const_domain(params):
@@ -187,10 +192,16 @@ def _clip_smooth(arrays, params):
 
 def _where_params(draw, shapes, mode):
     out = np.broadcast_shapes(*shapes)
-    s = list(out[len(out) - draw.integers(0, len(out)):])
-    for i in range(len(s)):
-        if draw.booleans(0.25):
-            s[i] = 1
+    if draw.booleans(0.25):
+        # The widest of the three: the condition broadcasts both operands (their gradients sum back).
+        s = [draw.integers(1, 3) if n == 1 else n for n in out]
+        if len(s) < 3 and draw.booleans():
+            s = [draw.integers(2, 3)] + s
+    else:
+        s = list(out[len(out) - draw.integers(0, len(out)):])
+        for i in range(len(s)):
+            if draw.booleans(0.25):
+                s[i] = 1
     cond = np.array([draw.booleans() for _ in range(int(np.prod(s)))], dtype=bool).reshape(s)
     return {"cond": cond}
 
@@ -198,7 +209,7 @@ def _where_params(draw, shapes, mode):
 
 OPS += [
     Op(name="clip", arity=1, shapes=_unary_shapes, elementwise=True, reference=ref.clip, params=_clip_params,
-       smooth=_clip_smooth, domains=_clip_domain,
+       smooth=_clip_smooth, domains=_clip_domain, exact=True,
        tensor_forms={"clip": lambda x, lo, hi: x.clip(lo, hi), "clamp": lambda x, lo, hi: x.clamp(min=lo, max=hi)},
        functions=("clip",), source="{0}.clip({lo}, {hi})",
        torch=lambda x, lo, hi: x.clamp(lo, hi),
@@ -214,6 +225,6 @@ OPS += [
 
 
 def _as_tensor(x):
-    from ..tensor import Tensor
+    from naivegrad.tensor import Tensor
 
     return Tensor(x, requires_grad=False)
