@@ -1,4 +1,5 @@
-"""Shared test configuration: the test harness on ``sys.path``, and hypothesis profiles selected with ``--deep``.
+"""Shared test configuration: one BLAS thread per process, the test harness on ``sys.path``, and hypothesis
+profiles selected with ``--deep``.
 
 ``tests/harness`` (the op table and the machinery that runs it on both engines) is imported as ``harness``:
 this file puts ``tests/`` on ``sys.path`` itself, whatever pytest's import mode, so ``pytest`` works from the
@@ -12,7 +13,13 @@ Tests leave ``max_examples`` to the profile, or scale it from ``settings.default
 import os
 import sys
 
-from hypothesis import HealthCheck, settings
+# One BLAS thread per test process: pytest runs on every core through pytest-xdist (``-n auto`` in setup.cfg),
+# and numpy's BLAS threads spin while they wait, so workers that each start a pool per core slow one another
+# down many times over. Set before numpy loads (the workers inherit it); a user's explicit setting wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
