@@ -10,10 +10,11 @@ from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .layers import MLP, Layer, Linear, Neuron, ReLU, Sequential, Sigmoid, Tanh
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss, nll_loss
 from .module import Module
+from .parameter import Parameter
 from .serialization import load, save
 
 __all__ = [
-    "BACKENDS", "Module", "Linear", "Neuron", "Layer", "MLP", "ReLU", "Tanh", "Sigmoid", "Sequential",
+    "BACKENDS", "Module", "Parameter", "Linear", "Neuron", "Layer", "MLP", "ReLU", "Tanh", "Sigmoid", "Sequential",
     "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
     "mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss", "save", "load",
 ]

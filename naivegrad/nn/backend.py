@@ -5,7 +5,12 @@ Layers are written once against this small interface; ``ScalarBackend`` and ``Te
 - scalar: a parameter is a numpy object array of ``Value``s with the state dict's shape; a batch travels
   between layers as a ``ScalarBatch`` (a list of rows, each a list of Values or numbers), and a neuron is one
   fused ``dot`` node.
-- tensor: a parameter is a ``Tensor``; a batch is a Tensor of shape (B, features) and a layer is one matmul.
+- tensor: a parameter is an ``nn.Parameter`` (a ``Tensor`` marked as one); a batch is a Tensor of shape
+  (B, features) and a layer is one matmul.
+
+Inputs are real numbers: complex data (whose imaginary part would be dropped), strings and other non-numbers
+raise ``TypeError`` naming the dtype. The module's dtype rules the computation (see ``Module``): inputs of
+another float dtype, arrays and Tensors alike, are converted to it (Tensors through a differentiable cast).
 """
 
 import numpy as np
@@ -14,10 +19,12 @@ from ..engines import ENGINES, SCALAR, TENSOR, is_tensor, is_value
 from ..scalar import Value
 from ..scalar import conv as _scalar_conv
 from ..scalar import dot as _dot
-from ..tensor import Tensor
+from ..tensor import Function, Tensor
 from ..tensor.tensor import linear as _linear  # one node: x @ W.T + b, as torch.nn.functional.linear
 
-__all__ = ["get_backend", "ScalarBackend", "TensorBackend", "ScalarBatch", "BACKENDS"]
+from .parameter import is_parameter, mark_parameter
+
+__all__ = ["get_backend", "ScalarBackend", "TensorBackend", "ScalarBatch", "BACKENDS", "cast", "real_array"]
 
 BACKENDS = ENGINES
 
@@ -36,7 +43,49 @@ class ScalarBatch(list):
 
 
 def _is_number(x):
-    return isinstance(x, (int, float, np.number)) and not isinstance(x, (bool, np.bool_, complex))
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, (bool, np.bool_, complex, np.complexfloating))
+
+
+def _dtype_error(dtype, shape, what):
+    hint = ": its imaginary part would be lost" if np.dtype(dtype).kind == "c" else ""
+    return TypeError(f"{what} must be real numbers, got an array of dtype {dtype} and shape {shape}{hint}")
+
+
+def real_array(x, what="nn input"):
+    """``x`` as a numpy array of real numbers (bool, int or float); ``TypeError`` naming the dtype otherwise."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise _dtype_error(arr.dtype, arr.shape, what)
+    return arr
+
+
+class _Cast(Function):
+    """x.astype(dtype), differentiable: the gradient goes back in the input's own dtype."""
+
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        ctx.dtype, ctx.in_dtype = dtype, x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.in_dtype)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else t.astype(ctx.dtype)
+
+
+def cast(x, dtype):
+    """The Tensor ``x`` in ``dtype``: ``x`` itself when it already is, else one differentiable cast node."""
+    return x if x.data.dtype == dtype else _Cast.apply(x, dtype=dtype)
+
+
+def _leaf_values(arr):
+    """True for a non-empty numpy object array whose elements are all leaf Values (a scalar-backend parameter)."""
+    if not (isinstance(arr, np.ndarray) and arr.dtype == object and arr.size):
+        return False
+    return all(is_value(v) and not v._prev for v in arr.ravel().tolist())
 
 
 class ScalarBackend:
@@ -55,6 +104,19 @@ class ScalarBackend:
         out = np.empty(len(flat), dtype=object)
         out[:] = flat
         return out.reshape(np.shape(array))
+
+    def adopt(self, value, dtype, where, explicit):
+        """``value`` as this backend's parameter: an object array of leaf Values is shared as it is; an
+        ``nn.Parameter`` (any Tensor when ``explicit``: registered by name) becomes a new one with its values.
+        None for anything else."""
+        if _leaf_values(value):
+            return value
+        if is_tensor(value) and (explicit or is_parameter(value)):
+            return self.parameter(value.data, dtype)
+        return None
+
+    def describe(self):
+        return "a numpy object array of leaf Values (e.g. another module's parameter) or an nn.Parameter"
 
     def flat(self, param):
         return param.ravel().tolist()
@@ -80,6 +142,8 @@ class ScalarBackend:
         if is_value(x) or _is_number(x):
             return ScalarBatch([[x]], single=True)
         if isinstance(x, np.ndarray) and x.dtype != object:
+            if x.dtype.kind not in "biuf":
+                raise _dtype_error(x.dtype, x.shape, "scalar backend inputs")
             if x.ndim == 0:
                 return ScalarBatch([[float(x)]], single=True)
             rows = x.astype(np.float64, copy=False)
@@ -91,6 +155,9 @@ class ScalarBackend:
             if len(x) and isinstance(x[0], (list, tuple, np.ndarray)):
                 return ScalarBatch([_row(r) for r in x], single=False)
             return ScalarBatch([_row(x)], single=True)
+        if is_tensor(x):
+            raise TypeError("scalar backend got a Tensor; move the model with model.to('tensor'), or pass "
+                            "tensor.numpy() to use its values as data")
         raise TypeError(f"scalar backend input must be a number, Value, list or array, got {type(x).__name__}")
 
     def to_output(self, batch):
@@ -157,11 +224,13 @@ def _flatten_dims(start_dim, end_dim, ndim):
 
 def _row(r):
     if isinstance(r, np.ndarray) and r.dtype != object:
+        if r.dtype.kind not in "biuf":
+            raise _dtype_error(r.dtype, r.shape, "scalar backend inputs")
         return r.astype(np.float64, copy=False).tolist()
     out = list(r)
     for v in out:
         if not (is_value(v) or _is_number(v)):
-            raise TypeError(f"scalar backend inputs must be numbers or Values, got {type(v).__name__}: {v!r}")
+            raise TypeError(f"scalar backend inputs must be real numbers or Values, got {type(v).__name__}: {v!r}")
     return out
 
 
@@ -189,7 +258,28 @@ class TensorBackend:
         return dt
 
     def parameter(self, array, dtype):
-        return Tensor(np.array(array, dtype=dtype), requires_grad=True)
+        return mark_parameter(Tensor(np.array(array, dtype=dtype), requires_grad=True))
+
+    def adopt(self, value, dtype, where, explicit):
+        """``value`` itself, shared and marked as a parameter, if it is an ``nn.Parameter`` or (when
+        ``explicit``: assigned to a parameter's name, or given to ``register_parameter``) a leaf Tensor; None if
+        it is no parameter; TypeError for a Tensor of another dtype, or the result of an op."""
+        if not is_tensor(value):
+            return None
+        if not is_parameter(value):
+            if not explicit:
+                return None
+            if value._ctx is not None:
+                raise TypeError(f"{where}: a parameter must be a leaf Tensor, not the result of an op "
+                                f"({value._op}); wrap it as nn.Parameter(t) for a new leaf sharing its data")
+        if dtype is not None and value.data.dtype != dtype:
+            raise TypeError(f"{where}: the parameter is {value.data.dtype} but the module computes in "
+                            f"{np.dtype(dtype).name}; make it with dtype={np.dtype(dtype).name} (or build the "
+                            f"module with dtype={value.data.dtype.name})")
+        return mark_parameter(value)
+
+    def describe(self):
+        return "an nn.Parameter or a leaf Tensor"
 
     def flat(self, param):
         return [param]
@@ -208,11 +298,18 @@ class TensorBackend:
         param.grad = None
 
     def to_input(self, x, dtype):
+        # The module's dtype rules, for Tensors as for arrays; a module without one (dtype None) keeps the
+        # input's, by Tensor()'s rules.
         if is_tensor(x):
-            return x
+            return x if dtype is None or x.data.dtype == dtype else _Cast.apply(x, dtype=dtype)
         if is_value(x) or (isinstance(x, (list, tuple)) and any(is_value(v) for v in x)):
             raise TypeError("tensor backend got scalar-engine Values; convert the model with model.to('scalar')")
-        return Tensor(np.asarray(x, dtype=dtype), requires_grad=False)
+        arr = x if type(x) is np.ndarray else np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise _dtype_error(arr.dtype, arr.shape, "tensor backend inputs")
+        if dtype is not None and arr.dtype != dtype:
+            arr = arr.astype(dtype)
+        return Tensor(arr, requires_grad=False)
 
     def to_output(self, x):
         return x

@@ -79,6 +79,8 @@ class Conv2d(Module):
 
 
 class _Pool(Module):
+    _follows_input_dtype = True
+
     def __init__(self, kernel_size, stride=None, padding=0, backend="tensor"):
         super().__init__(backend)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
@@ -126,6 +128,8 @@ class Flatten(Module):
     >>> nn.Flatten()(np.zeros((4, 16, 5, 5))).shape
     (4, 400)
     """
+
+    _follows_input_dtype = True
 
     def __init__(self, start_dim=1, end_dim=-1, backend="tensor"):
         super().__init__(backend)

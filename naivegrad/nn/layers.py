@@ -41,6 +41,12 @@ class Linear(Module):
     >>> layer = nn.Linear(3, 2, backend="tensor", seed=0)
     >>> layer(np.ones((5, 3))).shape
     (5, 2)
+
+    dtype: the layer computes in its ``dtype`` (float32 by default on the tensor backend, float64 on the
+    scalar one) and converts every input to it, arrays and Tensors alike: ``Linear(3, 2)`` returns float32
+    for float64 data, ``Linear(3, 2, dtype=np.float64)`` float64 for float32 data (see ``Module``). Complex
+    input raises TypeError. ``weight`` and ``bias`` are ``nn.Parameter``s on the tensor backend; assigning
+    another layer's (``b.weight = a.weight``) ties them.
     """
 
     def __init__(self, nin, nout, bias=True, backend="tensor", dtype=None, seed=None):
@@ -136,6 +142,7 @@ class MLP(Module):
 
 class _Activation(Module):
     fn = None
+    _follows_input_dtype = True
 
     def __init__(self, backend="tensor"):
         super().__init__(backend)
@@ -184,7 +191,10 @@ class Sequential(Module):
                                      f"on the {sub.backend} backend; build it with backend={backend!r}")
                 sub._backend = get_backend(backend)
         dtypes = {m.dtype for m in modules if m._parameters or list(m.named_parameters())}
-        self.dtype = dtypes.pop() if len(dtypes) == 1 else self.dtype
+        if not dtypes:
+            self.dtype = None  # no parameters: it keeps the input's dtype, as its modules do
+        elif len(dtypes) == 1:
+            self.dtype = dtypes.pop()
         self.items = list(modules)
 
     def children(self):

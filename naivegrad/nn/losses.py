@@ -1,7 +1,15 @@
 """Losses that take either engine's output and return a ``Value`` or a 0-d ``Tensor`` (mean over the batch).
 
 Scalar-engine predictions come as micrograd returns them: a Value, a list of Values (one per sample, or one
-sample's outputs), or a list of lists; targets are numbers, lists or numpy arrays.
+sample's outputs), or a list of lists; targets are numbers, lists, numpy arrays or Tensors.
+
+Shapes are checked, never broadcast: ``mse_loss``, ``hinge_loss`` and ``binary_cross_entropy`` take a target
+of the prediction's shape, or of shape (N,) for an (N, 1) prediction (a one-output model's scores against a
+vector of labels), and give the same value whichever form the target comes in. On the scalar engine a flat
+list of N Values is also a one-output model's (N, 1) scores (micrograd unwraps one-element rows), and a lone
+Value is a (1,) prediction. Any other target shape raises ``ValueError`` naming both shapes: numpy would
+broadcast an (N,) target against (N, 1) scores into an (N, N) loss, a silently wrong number.
+``cross_entropy`` and ``nll_loss`` take (N, C) logits (or one sample's (C,)) and N integer class indices.
 """
 
 import numpy as np
@@ -11,76 +19,149 @@ from ..scalar import Value
 from ..scalar import sum as vsum
 from ..tensor import Tensor
 from ..tensor.tensor import nll_loss as _tensor_nll_loss  # one op: its backward is a scatter
+from .backend import cast
 
 __all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss"]
 
 
-def _flat_values(pred):
-    """Scalar predictions as one flat list of Values (a batch of single outputs, or one sample's outputs)."""
+def _scalar_pred(pred, what):
+    """(flat list of Values, shape) of scalar-engine predictions: a Value, or (nested) lists of Values."""
     if is_value(pred):
-        return [pred]
-    out = []
+        return [pred], ()
+    if isinstance(pred, np.ndarray) and pred.dtype == object:
+        pred = pred.tolist()
+    if not isinstance(pred, (list, tuple)):
+        raise TypeError(f"{what}: expected a Tensor, a Value or lists of Values, got {type(pred).__name__}")
+    if all(is_value(p) for p in pred):
+        return list(pred), (len(pred),)
+    flats, shapes = [], []
     for p in pred:
         if is_value(p):
-            out.append(p)
-        elif isinstance(p, (list, tuple)):
-            out.extend(_flat_values(p))
-        else:
-            raise TypeError(f"expected Values or lists of Values, got {type(p).__name__}")
-    return out
+            raise ValueError(f"{what}: predictions mix Values and lists of Values: {_short(pred)}")
+        f, sh = _scalar_pred(p, what)
+        flats.append(f)
+        shapes.append(sh)
+    if any(sh != shapes[0] for sh in shapes):
+        raise ValueError(f"{what}: ragged predictions (rows of shapes {sorted(set(shapes))})")
+    return [v for f in flats for v in f], (len(pred),) + shapes[0]
 
 
-def _rows(pred, n_labels):
-    """Scalar logits as a list of rows (lists of Values).
+def _short(x, n=80):
+    r = repr(x)
+    return r if len(r) <= n else r[: n - 3] + "..."
 
-    A flat list of Values is one sample's logits, unless there is one label per Value: then it is a batch of
-    single-output rows (micrograd unwraps one-element outputs, so both arrive as flat lists).
+
+def _target_fits(pshape, tshape, scalar):
+    """Does a target of ``tshape`` pair element by element with a prediction of ``pshape``?
+
+    The same shape always does; so does (N,) for an (N, 1) prediction (a one-output model's scores against a
+    vector of labels). On the scalar engine a micrograd-unwrapped output also stands for what it came from:
+    a flat list of N Values for (N, 1) (a batch through a one-output model) and a lone Value for (1,).
+    """
+    if tshape == pshape:
+        return True
+    if len(pshape) == 2 and pshape[1] == 1 and tshape == pshape[:1]:
+        return True
+    if scalar:
+        if len(pshape) == 1 and tshape == pshape + (1,):
+            return True
+        if pshape == () and tshape == (1,):
+            return True
+    return False
+
+
+def _shape_error(what, pshape, tshape, scalar):
+    hint = f" (or {pshape[:1]} for a {pshape} prediction)" if len(pshape) == 2 and pshape[1] == 1 else ""
+    if scalar and len(pshape) == 1:
+        hint = f" (or {pshape + (1,)}: a flat list of Values is also a one-output model's (N, 1) scores)"
+    return ValueError(f"{what}: target of shape {tshape} does not match the prediction's shape {pshape}; "
+                      f"give a target of shape {pshape}{hint}")
+
+
+def _target_array(target, what):
+    """The target as a numpy array of real numbers (Tensors and Values give their values)."""
+    if is_tensor(target):
+        return target.data
+    t = np.asarray(target)
+    if t.dtype == object:
+        try:
+            t = np.asarray(target, dtype=np.float64)  # e.g. Values: their data, as constants
+        except (TypeError, ValueError):
+            raise TypeError(f"{what}: the target must hold real numbers, got {_short(target)}") from None
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: the target must hold real numbers, got dtype {t.dtype}")
+    return t
+
+
+def _scalar_targets(pred, target, what):
+    """(Values, target floats) paired element by element, after the shape check."""
+    vs, pshape = _scalar_pred(pred, what)
+    if not vs:
+        raise ValueError(f"{what}: no predictions (empty batch)")
+    t = _target_array(target, what)
+    if not _target_fits(pshape, t.shape, True):
+        raise _shape_error(what, pshape, t.shape, True)
+    return vs, t.astype(np.float64, copy=False).ravel().tolist()
+
+
+def _tensor_target(target, pred, what):
+    """The target as a Tensor of ``pred``'s shape and dtype, after the shape check (a Tensor target keeps its
+    graph: it is reshaped and cast by differentiable ops when needed)."""
+    pshape = pred.data.shape
+    if is_tensor(target):
+        tshape = target.data.shape
+        if not _target_fits(pshape, tshape, False):
+            raise _shape_error(what, pshape, tshape, False)
+        t = cast(target, pred.data.dtype)
+        return t if tshape == pshape else t.reshape(pshape)
+    t = target if type(target) is np.ndarray and target.dtype.kind in "biuf" else _target_array(target, what)
+    if t.shape != pshape:
+        if not _target_fits(pshape, t.shape, False):
+            raise _shape_error(what, pshape, t.shape, False)
+        t = t.reshape(pshape)
+    return Tensor(t.astype(pred.data.dtype, copy=False), requires_grad=False)
+
+
+def _rows(pred, n_labels, what):
+    """(rows, logits shape) of scalar logits: a list of equally long rows (lists of Values).
+
+    A flat list of Values is one sample's logits, shape (C,), unless there is one label per Value: then it is
+    a batch of single-output rows, (N, 1) (micrograd unwraps one-element outputs, so both arrive as flat
+    lists). A lone Value is one sample's single logit.
     """
     if is_value(pred):
-        return [[pred]]
+        return [[pred]], (1,)
     if isinstance(pred, (list, tuple)) and pred and all(is_value(p) for p in pred):
-        return [[p] for p in pred] if n_labels == len(pred) != 1 else [list(pred)]
+        if n_labels == len(pred) != 1:
+            return [[p] for p in pred], (len(pred), 1)
+        return [list(pred)], (len(pred),)
+    if not isinstance(pred, (list, tuple)) or not pred:
+        raise TypeError(f"{what}: expected a Tensor, a Value or lists of Values, got {_short(pred)}")
     rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in pred]
     for r in rows:
         for v in r:
             if not is_value(v):
-                raise TypeError(f"expected rows of Values, got {type(v).__name__}")
-    return rows
-
-
-def _targets(target, n, what):
-    t = np.asarray(target, dtype=np.float64).ravel()
-    if t.size != n:
-        raise ValueError(f"{what}: {n} predictions but target has {t.size} elements (shape {np.shape(target)})")
-    return t.tolist()
-
-
-def _as_tensor_target(target, like):
-    if is_tensor(target):
-        return target
-    t = np.asarray(target, dtype=like.dtype)
-    if t.size != like.data.size:
-        raise ValueError(f"prediction has shape {like.shape} but target has shape {t.shape}")
-    return Tensor(t.reshape(like.shape), requires_grad=False)
+                raise TypeError(f"{what}: expected rows of Values, got {type(v).__name__}")
+    if any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError(f"{what}: ragged logits (rows of lengths {sorted({len(r) for r in rows})})")
+    return rows, (len(rows), len(rows[0]))
 
 
 def mse_loss(pred, target):
     """mean((pred - target) ** 2)."""
     if is_tensor(pred):
-        return ((pred - _as_tensor_target(target, pred)) ** 2).mean()
-    vs = _flat_values(pred)
-    ts = _targets(target, len(vs), "mse_loss")
+        return ((pred - _tensor_target(target, pred, "mse_loss")) ** 2).mean()
+    vs, ts = _scalar_targets(pred, target, "mse_loss")
     return vsum([(v - t) ** 2 for v, t in zip(vs, ts)]) * (1.0 / len(vs))
 
 
 def hinge_loss(scores, labels):
     """mean(relu(1 - y * score)) for labels y in {-1, 1}: micrograd's max-margin loss."""
     if is_tensor(scores):
-        y = _as_tensor_target(labels, scores)
+        y = _tensor_target(labels, scores, "hinge_loss")
         _check_pm1(y.data)
         return (1.0 - y * scores).relu().mean()
-    vs = _flat_values(scores)
-    ys = _targets(labels, len(vs), "hinge_loss")
+    vs, ys = _scalar_targets(scores, labels, "hinge_loss")
     _check_pm1(np.asarray(ys))
     return vsum([(1.0 - y * v).relu() for v, y in zip(vs, ys)]) * (1.0 / len(vs))
 
@@ -97,12 +178,11 @@ def binary_cross_entropy(probs, targets):
     As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a finite loss.
     """
     if is_tensor(probs):
-        y = _as_tensor_target(targets, probs)
+        y = _tensor_target(targets, probs, "binary_cross_entropy")
         logp = probs.log().maximum(-100.0)
         log1mp = (1.0 - probs).log().maximum(-100.0)
         return -(y * logp + (1.0 - y) * log1mp).mean()
-    vs = _flat_values(probs)
-    ys = _targets(targets, len(vs), "binary_cross_entropy")
+    vs, ys = _scalar_targets(probs, targets, "binary_cross_entropy")
     terms = []
     for p, y in zip(vs, ys):
         lp, l1p = p.log(), (1.0 - p).log()
@@ -113,15 +193,23 @@ def binary_cross_entropy(probs, targets):
     return -vsum(terms) * (1.0 / len(vs))
 
 
-def _labels(labels, n):
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"expected {n} integer class labels, got shape {y.shape}")
+def _labels(labels, n, lshape, what):
+    """Class indices for logits of shape ``lshape`` (n rows): shape (n,), or () / (1,) for one sample's (C,)."""
+    y = labels.data if is_tensor(labels) else np.asarray(labels)
+    ok = y.shape == (n,) or (len(lshape) == 1 and y.shape == ())
+    if not ok:
+        hint = ""
+        if y.ndim == 2 and y.shape[0] == n:
+            hint = (f" (one-hot or probability targets are not supported: pass class indices, e.g. "
+                    f"labels.argmax(axis=1))" if y.shape[1] > 1 else f" (flatten it: labels.reshape({n}))")
+        raise ValueError(f"{what}: logits of shape {lshape} need {n} class indices of shape ({n},), got labels "
+                         f"of shape {y.shape}{hint}")
+    y = y.reshape(-1)
     if y.size and y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         else:
-            raise TypeError(f"class labels must be integers, got dtype {y.dtype}")
+            raise TypeError(f"{what}: class labels must be integers, got dtype {y.dtype}")
     return y.astype(np.int64)
 
 
@@ -131,15 +219,28 @@ def _check_classes(y, k):
         raise ValueError(f"class label {bad} out of range for {k} classes")
 
 
+def _tensor_logits(x, what):
+    if x.ndim not in (1, 2):
+        raise ValueError(f"{what}: logits must have shape (N, C), or (C,) for one sample, got {x.shape}")
+    return x if x.ndim == 2 else x.reshape(1, -1)
+
+
 def nll_loss(log_probs, labels):
-    """-mean(log_probs[i, labels[i]]): the negative log-likelihood of the true classes."""
+    """-mean(log_probs[i, labels[i]]): the negative log-likelihood of the true classes.
+
+    ``log_probs`` is (N, C) with N class indices in ``labels``, or one sample's (C,) with one index.
+    """
+    return _nll(log_probs, labels, "nll_loss")
+
+
+def _nll(log_probs, labels, what):
     if is_tensor(log_probs):
-        lp = log_probs if log_probs.ndim == 2 else log_probs.reshape(1, -1)
-        y = _labels(np.atleast_1d(labels), lp.shape[0])
+        lp = _tensor_logits(log_probs, what)
+        y = _labels(labels, lp.shape[0], log_probs.shape, what)
         _check_classes(y, lp.shape[1])
         return _tensor_nll_loss(lp, y)
-    rows = _rows(log_probs, np.size(labels))
-    y = _labels(np.atleast_1d(labels), len(rows))
+    rows, shape = _rows(log_probs, np.size(labels), what)
+    y = _labels(labels, len(rows), shape, what)
     _check_classes(y, len(rows[0]))
     return -vsum([r[c] for r, c in zip(rows, y.tolist())]) * (1.0 / len(rows))
 
@@ -153,9 +254,16 @@ def _log_softmax_values(row):
 
 
 def cross_entropy(logits, labels):
-    """mean over samples of -log softmax(logits)[label], computed stably through log-softmax."""
+    """mean over samples of -log softmax(logits)[label], computed stably through log-softmax.
+
+    ``logits`` is (N, C) with N class indices in ``labels``, or one sample's (C,) with one index.
+    """
     if is_tensor(logits):
-        lg = logits if logits.ndim == 2 else logits.reshape(1, -1)
-        return nll_loss(lg.log_softmax(axis=1), labels)
-    rows = _rows(logits, np.size(labels))
-    return nll_loss([_log_softmax_values(r) for r in rows], labels)
+        lg = _tensor_logits(logits, "cross_entropy")
+        y = _labels(labels, lg.shape[0], logits.shape, "cross_entropy")
+        _check_classes(y, lg.shape[1])
+        return _tensor_nll_loss(lg.log_softmax(axis=1), y)
+    rows, shape = _rows(logits, np.size(labels), "cross_entropy")
+    y = _labels(labels, len(rows), shape, "cross_entropy")
+    _check_classes(y, len(rows[0]))
+    return _nll([_log_softmax_values(r) for r in rows], y, "cross_entropy")

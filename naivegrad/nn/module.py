@@ -4,10 +4,18 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..engines import SCALAR
-from .backend import ScalarBatch, get_backend
+from ..engines import SCALAR, is_tensor
+from .backend import ScalarBatch, get_backend, real_array
+from .parameter import mark_parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "StateDictKeyError"]
+
+
+class StateDictKeyError(KeyError):
+    """Missing or unexpected state-dict keys (a ``KeyError`` whose message prints without quotes)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
 
 
 class Module:
@@ -21,11 +29,35 @@ class Module:
     >>> model = nn.MLP(2, [16, 1], backend="scalar", seed=0)
     >>> model.state_dict()["layers.0.weight"].shape
     (16, 2)
+
+    Parameters and sharing, as in PyTorch: assigning a parameter to an attribute registers it
+    (``self.scale = nn.Parameter(np.ones(3))``; on the scalar backend, an object array of leaf Values), and
+    assigning one to a parameter's name replaces it, so ``decoder.weight = encoder.weight`` ties the two: the
+    forward, ``parameters()``, ``state_dict()`` and the gradients all see the one shared parameter. A
+    parameter's name also takes a plain leaf Tensor (it becomes the parameter, shared); a replacement must have
+    the old one's shape and the module's dtype; ``None`` removes a parameter (as ``bias=False``); anything
+    else (numpy values, the result of an op) raises TypeError. A plain Tensor assigned to a new name is an
+    ordinary attribute, as in PyTorch (here ``Tensor()`` requires grad by default, so this matters).
+    ``named_parameters()`` and ``parameters()`` yield a shared parameter once (optimizers refuse duplicates),
+    ``state_dict()`` lists it under every name. See ``naivegrad.nn.parameter``.
+
+    The dtype rule: a module computes in its own dtype (``dtype=``, float32 by default on the tensor backend;
+    the scalar backend is float64 only), and every input is converted to it, whatever form it comes in:
+    numbers, lists, numpy arrays and Tensors of another float dtype alike (a Tensor through a differentiable
+    cast, so its gradient still arrives, in its own dtype). So the output's dtype is the model's, never the
+    input's: a float32 model gives float32 for float64 data, as a torch model does once its input is
+    converted, and without numpy's silent promotion of the whole computation to float64. Modules without
+    parameters of their own (activations, pooling, ``Flatten``) have ``dtype`` None and keep the input's
+    dtype (by ``Tensor()``'s rules for arrays and lists). Complex input raises TypeError naming the dtype,
+    instead of losing its imaginary part.
     """
+
+    #: True for modules without parameters of their own (activations, pooling): they keep the input's dtype.
+    _follows_input_dtype = False
 
     def __init__(self, backend="tensor", dtype=None):
         self._backend = get_backend(backend)
-        self.dtype = self._backend.check_dtype(dtype)
+        self.dtype = None if self._follows_input_dtype else self._backend.check_dtype(dtype)
         self._parameters = OrderedDict()
         self.training = True
 
@@ -35,12 +67,65 @@ class Module:
         """``"scalar"`` or ``"tensor"``: the engine this module computes with."""
         return self._backend.name
 
-    def register_parameter(self, name, array):
-        """Add a parameter from a numpy array of initial values; it becomes the attribute ``name``."""
-        param = self._backend.parameter(array, self.dtype)
+    def register_parameter(self, name, value):
+        """Add the parameter ``name`` (it becomes that attribute) and return it.
+
+        ``value`` is either a parameter to share (on the tensor backend an ``nn.Parameter`` or any leaf
+        Tensor, which becomes one; on the scalar backend an object array of leaf Values, e.g. another module's
+        parameter), or initial values (a numpy array or nested list of real numbers) from which the backend
+        makes a new parameter in the module's dtype; None registers the name without a parameter.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"a parameter name must be a non-empty string without '.', got {name!r}")
+        where = f"{type(self).__name__}.{name}"
+        if value is None:
+            param = None
+        else:
+            param = self._backend.adopt(value, self.dtype, where, explicit=True)
+            if param is None:
+                if isinstance(value, np.ndarray) and value.dtype == object:
+                    raise TypeError(f"register_parameter({name!r}, ...) got an object array that is not all "
+                                    f"leaf Values; pass {self._backend.describe()}, or initial values")
+                param = self._backend.parameter(real_array(value, f"initial values of {where}"), self.dtype)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
         return param
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        if params is not None:
+            if name in params:
+                self._replace_parameter(params, name, value)
+                return
+            if isinstance(value, np.ndarray) or is_tensor(value):
+                param = self._backend.adopt(value, self.dtype, f"{type(self).__name__}.{name}", explicit=False)
+                if param is not None:  # a parameter assigned to a new name registers it
+                    params[name] = param
+                    object.__setattr__(self, name, param)
+                    return
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        params = self.__dict__.get("_parameters")
+        if params is not None and name in params:
+            del params[name]
+        object.__delattr__(self, name)
+
+    def _replace_parameter(self, params, name, value):
+        where = f"{type(self).__name__}.{name}"
+        param = None
+        if value is not None:
+            param = self._backend.adopt(value, self.dtype, where, explicit=True)
+            if param is None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to the parameter {where}: it takes "
+                                f"{self._backend.describe()}, or None (to set its values, use "
+                                f"load_state_dict)")
+            old = params[name]
+            if old is not None and tuple(old.shape) != tuple(param.shape):
+                raise ValueError(f"cannot assign a parameter of shape {tuple(param.shape)} to {where}, which "
+                                 f"has shape {tuple(old.shape)}")
+        params[name] = param
+        object.__setattr__(self, name, param)
 
     def children(self):
         """(name, module) for each direct sub-module, in definition order; lists of modules count by index."""
@@ -56,31 +141,69 @@ class Module:
         for _, m in _named_modules(self, ""):
             yield m
 
-    def named_parameters(self, prefix=""):
-        """(name, parameter) pairs in state-dict order.
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        """(name, parameter) pairs in state-dict order; a shared parameter comes once, under its first name
+        (all of its names with ``remove_duplicate=False``), as in PyTorch.
 
-        A parameter is a Tensor on the tensor backend and a numpy object array of Values (with the state
-        dict's shape) on the scalar backend.
+        A parameter is an ``nn.Parameter`` (a Tensor) on the tensor backend and a numpy object array of Values
+        (with the state dict's shape) on the scalar backend.
         """
+        pairs = self._all_named_parameters(prefix)
+        if not remove_duplicate:
+            yield from pairs
+            return
+        seen = set()
+        for name, p in pairs:
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_named_parameters(self, prefix):
         for name, p in self._parameters.items():
-            yield prefix + name, p
+            if p is not None:
+                yield prefix + name, p
         for name, child in self.children():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._all_named_parameters(prefix + name + ".")
 
     def parameters(self):
         """The parameters as a flat list: Tensors, or on the scalar backend every ``Value`` in state-dict order.
 
-        micrograd's idiom works on both: ``for p in model.parameters(): p.data -= lr * p.grad``.
+        Each appears once, however many names it has (tied weights). micrograd's idiom works on both:
+        ``for p in model.parameters(): p.data -= lr * p.grad``.
         """
+        params = self._unique_parameters()
+        if self._backend.name != SCALAR:
+            return params
         out = []
-        for _, p in self.named_parameters():
-            out.extend(self._backend.flat(p))
+        flat = self._backend.flat
+        for p in params:
+            out.extend(flat(p))
+        if len(set(map(id, out))) != len(out):
+            seen = set()  # arrays that share some Values (views of one another)
+            out = [v for v in out if not (id(v) in seen or seen.add(id(v)))]
         return out
+
+    def _unique_parameters(self):
+        """Every parameter object once, in state-dict order (the fast path of ``parameters``)."""
+        out = []
+        self._collect_parameters(out)
+        if len(out) > 1 and len(set(map(id, out))) != len(out):
+            seen = set()
+            out = [p for p in out if not (id(p) in seen or seen.add(id(p)))]
+        return out
+
+    def _collect_parameters(self, out):
+        for p in self._parameters.values():
+            if p is not None:
+                out.append(p)
+        for _, child in self.children():
+            child._collect_parameters(out)
 
     def zero_grad(self):
         """Reset every parameter's gradient (Values to 0.0, Tensors to None, as PyTorch's default)."""
-        for _, p in self.named_parameters():
-            self._backend.zero_grad(p)
+        zero_grad = self._backend.zero_grad
+        for p in self._unique_parameters():
+            zero_grad(p)
 
     def train(self, mode=True):
         """Set training mode on this module and all below it; returns self."""
@@ -94,35 +217,38 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self):
-        """An ordered dict of parameter name -> numpy array (a copy), named and shaped as in PyTorch."""
-        return OrderedDict((name, self._backend.to_numpy(p)) for name, p in self.named_parameters())
+        """An ordered dict of parameter name -> numpy array (a copy), named and shaped as in PyTorch.
+
+        A shared (tied) parameter appears under each of its names.
+        """
+        to_numpy = self._backend.to_numpy
+        return OrderedDict((name, to_numpy(p)) for name, p in self.named_parameters(remove_duplicate=False))
 
     def grad_dict(self):
         """Gradients under the state dict's names and shapes, as numpy arrays (zeros where there is none).
 
         This is how two backends' gradients are compared.
         """
-        return OrderedDict((name, self._backend.grad_numpy(p)) for name, p in self.named_parameters())
+        grad_numpy = self._backend.grad_numpy
+        return OrderedDict((name, grad_numpy(p)) for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters, in place (optimizers stay attached).
 
         Every key and shape is checked before anything is written: on any error (a missing or unexpected key,
-        a wrong shape, non-numeric or non-finite-typed data) the model keeps its old weights.
+        a wrong shape, non-numeric data, a tied parameter given two different values) the model keeps its old
+        weights. Missing or unexpected keys raise ``KeyError`` (``StateDictKeyError``), naming each key and its
+        shape; a wrong shape ``ValueError`` naming the key and both shapes.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict needs a mapping of name -> array, got {type(state_dict).__name__}")
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self.named_parameters(remove_duplicate=False))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if unexpected:
-                parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(f"state dict does not match {type(self).__name__}: " + "; ".join(parts))
-        staged = []
+            raise StateDictKeyError(f"state dict does not match {type(self).__name__}: "
+                                    + _key_report(missing, unexpected, own, state_dict))
+        staged = {}  # id(parameter) -> (parameter, array, name): a tied parameter is written once
         for name, p in own.items():
             if name not in state_dict:
                 continue
@@ -137,8 +263,13 @@ class Module:
                 raise ValueError(
                     f"state dict entry {name!r} has shape {arr.shape}, the model expects {tuple(p.shape)}"
                 )
-            staged.append((p, arr))
-        for p, arr in staged:
+            first = staged.get(id(p))
+            if first is None:
+                staged[id(p)] = (p, arr, name)
+            elif not np.array_equal(first[1].astype(np.float64), arr.astype(np.float64), equal_nan=True):
+                raise ValueError(f"state dict entries {first[2]!r} and {name!r} name one shared (tied) parameter "
+                                 f"of {type(self).__name__} but hold different values")
+        for p, arr, _ in staged.values():
             self._backend.assign(p, arr)
         return self
 
@@ -149,10 +280,20 @@ class Module:
         save(self, path)
 
     def load(self, path, strict=True):
-        """Load weights written by ``save``; on any error the model keeps its old weights."""
-        from .serialization import load
+        """Load weights from ``path``: a file written by ``save``, or a checkpoint of ``naivegrad train --save``
+        (its model part: the ``model.*`` entries). Returns self.
 
-        return self.load_state_dict(load(path), strict=strict)
+        On any error (a damaged file, a missing or unexpected key, a wrong shape) the model keeps its old
+        weights, and the message names the file, the key and both shapes.
+        """
+        from .serialization import load, model_state
+
+        state, source = model_state(load(path), path)
+        try:
+            return self.load_state_dict(state, strict=strict)
+        except (KeyError, ValueError, TypeError) as exc:
+            msg = exc.args[0] if exc.args else str(exc)
+            raise type(exc)(f"cannot load {source} into {type(self).__name__}: {msg}") from None
 
     # ------------------------------------------------------------------ engines
     def to(self, backend, dtype=None):
@@ -162,13 +303,31 @@ class Module:
         (float32 by default).
         """
         target = get_backend(backend)
-        state = self.state_dict()
         dt = target.check_dtype(dtype)
-        for prefix, m in _named_modules(self, ""):
-            m._backend, m.dtype = target, dt
-            for name in list(m._parameters):
-                m.register_parameter(name, state[prefix + name])
+        moved = {}  # id(old parameter) -> (old, new): a shared parameter stays shared
+        for m in self.modules():
+            source = m._backend
+            m._backend = target
+            if not m._follows_input_dtype:
+                m.dtype = dt
+            for name, p in list(m._parameters.items()):
+                if p is None:
+                    continue
+                hit = moved.get(id(p))
+                if hit is None:
+                    hit = moved[id(p)] = (p, target.parameter(source.to_numpy(p), dt))
+                m._parameters[name] = hit[1]
+                object.__setattr__(m, name, hit[1])
         return self
+
+    def __setstate__(self, state):
+        # copy.deepcopy and pickle rebuild a module from its __dict__: keep the shared backend object, and
+        # mark the (copied) tensor parameters as parameters again, so that isinstance(p, nn.Parameter) holds.
+        self.__dict__.update(state)
+        self.__dict__["_backend"] = get_backend(self._backend.name)
+        for p in self._parameters.values():
+            if is_tensor(p):
+                mark_parameter(p)
 
     # ------------------------------------------------------------------ calling
     def forward(self, x):
@@ -194,7 +353,37 @@ class Module:
         return "\n".join(lines) + "\n)"
 
 
-def _named_modules(module, prefix):
+def _named_modules(module, prefix, seen=None):
+    # Each module once, under its first name, as torch's named_modules().
+    seen = set() if seen is None else seen
+    if id(module) in seen:
+        return
+    seen.add(id(module))
     yield prefix, module
     for name, child in module.children():
-        yield from _named_modules(child, prefix + name + ".")
+        yield from _named_modules(child, prefix + name + ".", seen)
+
+
+def _shape_of(value):
+    try:
+        return np.shape(value)
+    except Exception:
+        return "?"
+
+
+def _key_report(missing, unexpected, own, state_dict, limit=8):
+    """'missing 'a' (the model's shape (2, 3)), ...; unexpected 'b' (shape (4,))', at most ``limit`` each."""
+    def listing(keys, describe):
+        shown = ", ".join(f"{k!r} ({describe(k)})" for k in keys[:limit])
+        return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+    parts = []
+    if missing:
+        parts.append("missing " + listing(missing, lambda k: f"the model's shape {tuple(own[k].shape)}"))
+    if unexpected:
+        parts.append("unexpected " + listing(unexpected, lambda k: f"shape {_shape_of(state_dict[k])}"))
+    text = "; ".join(parts)
+    if "naivegrad_checkpoint" in unexpected:
+        text += (" (this is a training checkpoint of `naivegrad train`: its weights are the 'model.*' entries, "
+                 "which model.load(path) takes)")
+    return text

@@ -1,4 +1,10 @@
-"""Checkpoints as ``.npz`` files, written atomically: an interrupted save never damages an existing file."""
+"""Checkpoints as ``.npz`` files, written atomically: an interrupted save never damages an existing file.
+
+Two kinds of file hold a model's weights: a plain state dict (``nn.save`` / ``model.save``: one entry per
+parameter name), and a training checkpoint of ``naivegrad train --save`` (``naivegrad.app.checkpoint``), which
+marks itself with a ``naivegrad_checkpoint`` entry and keeps the model's state dict under ``model.``, next to
+the optimizer's, the loader's and the run's metadata. ``model.load(path)`` takes either (``model_state``).
+"""
 
 import os
 import zipfile
@@ -9,7 +15,13 @@ from numpy.lib.npyio import NpzFile
 
 from .._atomic import atomic_write
 
-__all__ = ["save", "load", "atomic_savez"]
+__all__ = ["save", "load", "atomic_savez", "model_state", "TRAINING_CHECKPOINT_FORMAT"]
+
+#: The training-checkpoint format this loader understands: ``naivegrad.app.checkpoint.CHECKPOINT_FORMAT``
+#: (``nn`` does not import the app; a test keeps the two equal).
+TRAINING_CHECKPOINT_FORMAT = 1
+_MARKER = "naivegrad_checkpoint"
+_MODEL_PREFIX = "model."
 
 
 def atomic_savez(path, arrays):
@@ -52,3 +64,24 @@ def load(path):
             return OrderedDict((k, f[k]) for k in f.files)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"cannot read checkpoint {path!r}: damaged or not written by naivegrad ({exc})") from None
+
+
+def model_state(arrays, path="checkpoint"):
+    """(state dict, description) of the model weights in ``arrays`` as read by ``load(path)``.
+
+    A training checkpoint (it has a ``naivegrad_checkpoint`` entry) gives its ``model.*`` entries with the
+    prefix removed; any other file is a plain state dict and is returned as it is. ``ValueError`` naming the
+    file for a training checkpoint of another format, or one without model weights.
+    """
+    name = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else str(path)
+    if _MARKER not in arrays:
+        return arrays, name
+    fmt = np.asarray(arrays[_MARKER])
+    if fmt.ndim != 0 or fmt.dtype.kind not in "iu" or int(fmt) != TRAINING_CHECKPOINT_FORMAT:
+        raise ValueError(f"cannot read the model in {name}: training checkpoint format {fmt.tolist()!r}, this "
+                         f"naivegrad reads format {TRAINING_CHECKPOINT_FORMAT}")
+    n = len(_MODEL_PREFIX)
+    state = OrderedDict((k[n:], v) for k, v in arrays.items() if k.startswith(_MODEL_PREFIX))
+    if not state:
+        raise ValueError(f"{name} is a training checkpoint without model weights (no '{_MODEL_PREFIX}*' entries)")
+    return state, f"the model of training checkpoint {name} (its '{_MODEL_PREFIX}*' entries)"
