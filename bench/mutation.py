@@ -142,6 +142,19 @@ FAULTS = [
 ]
 
 
+def in_git_checkout():
+    """True when ROOT is a git checkout with a commit: faults apply to HEAD's files, which needs one."""
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "-q", "HEAD"], capture_output=True,
+                              check=False).returncode == 0
+    except OSError:  # no git program at all
+        return False
+
+
+NOT_A_CHECKOUT = ("this copy of naivegrad is not a git checkout (a source archive or sdist): the mutation check "
+                  "mutates the committed files; run it with --working-tree, or from a clone")
+
+
 def copy_package(dest, working_tree=False):
     """The ``naivegrad`` package into ``dest``: as committed (HEAD), or as it is on disk (``working_tree``).
 
@@ -260,6 +273,9 @@ def main(argv=None):
     extra = () if args.seed is None else (f"--hypothesis-seed={args.seed}",)
     ops = " or ".join(sorted({f.ops for f in faults}))
     wt = args.working_tree
+    if not wt and not in_git_checkout():
+        print(f"mutation.py: {NOT_A_CHECKOUT}", file=sys.stderr)
+        return 2
     code, seconds, last = baseline(ops, extra, wt)
     print(f"baseline (no fault), targeted tests: {'pass' if code == 0 else 'FAIL'} in {seconds:.0f} s: {last}")
     if code != 0:

@@ -28,6 +28,19 @@ class _GradMode:
 
     mode = True
 
+    def __new__(cls, func=None):
+        # ``@no_grad`` without parentheses hands the function straight to the class: decorate it.
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        if not callable(func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or decorates a function; got "
+                            f"{type(func).__name__}: {func!r}")
+        return self(func)
+
+    def __init__(self, func=None):
+        pass
+
     def __enter__(self):
         # A stack of previous states lets one instance be entered again (and nested) safely.
         self.__dict__.setdefault("_saved", []).append(_state.enabled)
@@ -70,6 +83,9 @@ class set_grad_enabled(_GradMode):
     >>> with naivegrad.set_grad_enabled(True):
     ...     loss.backward()
     """
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self.mode = bool(mode)

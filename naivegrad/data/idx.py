@@ -6,6 +6,7 @@ big-endian uint32 sizes, then the values in C order, big-endian. The MNIST files
 """
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -68,7 +69,8 @@ def parse_idx(data, path="<bytes>"):
         raise CorruptDataError(f"{path}: truncated header: {ndim} dimensions need {header} bytes, file has {len(data)}")
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = IDX_TYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python's exact integers: a crafted header's product of four 32-bit sizes would wrap around in int64.
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has extra bytes after the data"
         raise CorruptDataError(

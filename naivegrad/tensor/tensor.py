@@ -394,7 +394,7 @@ class Tensor:
 
     def clip(self, min=None, max=None):
         """Values limited to [min, max] (either may be None); gradient 1 inside, bounds included, else 0."""
-        return Clip.apply(self, min=min, max=max)
+        return Clip.apply(self, min=_bound(min, "min"), max=_bound(max, "max"))
 
     clamp = clip
 
@@ -712,6 +712,19 @@ def _sequence(tensors, what):
     if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
         raise TypeError(f"{what} needs a sequence of tensors, got {type(tensors).__name__}")
     return list(tensors)
+
+
+def _bound(x, name):
+    """A bound of ``clip``: None, a real number, or real numbers in an array or Tensor (a constant)."""
+    if x is None or type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)):
+        return float(x)
+    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"clip: {name} must be None, a real number or an array of them, got "
+                        f"{type(x).__name__}: {_short(x)}")
+    return a
 
 
 def _operand_tensor(x):
