@@ -167,11 +167,13 @@ class ScalarBackend:
 
     # -- math
     def linear(self, x, weight, bias):
+        _check_features(x, weight.shape[1], "Linear")
         rows = weight.tolist()
         bs = bias.tolist() if bias is not None else [None] * len(rows)
         return ScalarBatch([[_dot(w, r, b) for w, b in zip(rows, bs)] for r in x], x.single)
 
     def neuron(self, x, weight, bias):
+        _check_features(x, weight.shape[0], "Neuron")
         w = weight.tolist()
         b = bias.item() if bias is not None else None
         return ScalarBatch([[_dot(w, r, b)] for r in x], x.single)
@@ -201,6 +203,17 @@ class ScalarBackend:
             a = a.reshape(a.shape[:s - 1] + (-1,) + a.shape[e:])
             rows.append(a.tolist() if a.ndim == 1 else a)
         return ScalarBatch(rows, x.single)
+
+
+def _check_features(x, nin, what):
+    """Every row of ``x`` holds ``nin`` features (a flat list), or a ValueError naming the shapes."""
+    for r in x:
+        if isinstance(r, np.ndarray) or len(r) != nin:
+            shape = np.shape(r) if isinstance(r, np.ndarray) else (len(r),)
+            given = shape if x.single else (len(x),) + shape
+            raise ValueError(f"{what} with {nin} input features on the scalar backend takes one sample of shape "
+                             f"({nin},) or a batch of shape (N, {nin}), got shape {given}"
+                             + ("; flatten the samples first (nn.Flatten)" if len(given) > 2 else ""))
 
 
 def _image(r, what):

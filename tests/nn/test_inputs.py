@@ -120,3 +120,18 @@ def test_requires_grad_takes_python_and_numpy_bools():
     assert Tensor([1.0], requires_grad=False).requires_grad is False
     assert Tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True
     assert Tensor([1.0], requires_grad=np.bool_(False)).requires_grad is False
+
+
+@pytest.mark.parametrize("x, shown", [
+    (np.zeros((2, 2, 2)), r"got shape \(2, 2, 2\); flatten the samples first"),
+    (np.zeros((2, 3)), r"got shape \(2, 3\)$"),
+    ([1.0, 2.0, 3.0], r"got shape \(3,\)$"),
+])
+def test_the_scalar_backend_names_the_shape_it_takes_and_the_one_it_got(x, shown):
+    model = nn.MLP(2, [3, 1], backend="scalar", seed=0)
+    with pytest.raises(ValueError, match=r"Linear with 2 input features on the scalar backend takes one sample "
+                                         r"of shape \(2,\) or a batch of shape \(N, 2\), " + shown):
+        model(x)
+    neuron = nn.Neuron(3, backend="scalar", seed=0)
+    with pytest.raises(ValueError, match=r"Neuron with 3 input features .* got shape \(2,\)"):
+        neuron([1.0, 2.0])
