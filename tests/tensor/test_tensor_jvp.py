@@ -178,7 +178,7 @@ def test_mixed_dtypes_the_tangent_widens_with_the_output():
         "add": x + c64, "sub": c64 - x, "mul": x * c64, "div": c64 / x, "pow": x ** c64,
         "maximum": maximum(x, c64), "minimum": minimum(c64, x), "where": where(c64.data > 0, x, c64),
         "matmul": x @ m64, "concatenate": concatenate([x.reshape(1, 3), c64]),
-        "stack": stack([x, c64[0]]), "clip": x.clip(np.float64(1.5), None),
+        "stack": stack([x, c64[0]]), "clip": x.clip(np.full(3, 1.5), None),  # float64 array bound
     }
     for name, out in outs.items():
         assert out.dtype == np.float64, name

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from naivegrad.scalar import Value
-from naivegrad.tensor import Tensor, maximum, minimum
+from naivegrad.tensor import Tensor, maximum, minimum, where
 
 INF, NAN = math.inf, math.nan
 SPECIALS = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, -1e-300, 1e300, -1e300, 709.78, 710.0, -746.0,
@@ -108,6 +108,30 @@ def test_maximum_minimum_ties_split_the_gradient_half_half():
     (maximum(a, b) + minimum(a, b) * 10).sum().backward()
     np.testing.assert_array_equal(a.grad, [5.5, 10.0, 1.0])
     np.testing.assert_array_equal(b.grad, [5.5, 1.0, 10.0])
+
+
+def test_an_infinite_gradient_multiplies_into_relu_and_clip_but_is_not_passed_to_an_operand_not_chosen():
+    # relu and clip multiply the gradient by their 0/1 derivative, as the scalar engine (0 * inf = nan);
+    # maximum, minimum and where copy an operand, so (as PyTorch) the one not chosen gets 0, never nan.
+    g = np.array([INF, NAN, 1.0])
+    x = Tensor([-1.0, -2.0, 3.0], dtype=np.float64)
+    x.relu().backward(g)
+    np.testing.assert_array_equal(x.grad, [NAN, NAN, 1.0])
+    s = Value(-1.0)
+    (s.relu() * INF).backward()
+    assert math.isnan(s.grad)
+    x = Tensor([-1.0, -2.0, 3.0], dtype=np.float64)
+    x.clip(0.0, 5.0).backward(g)
+    np.testing.assert_array_equal(x.grad, [NAN, NAN, 1.0])
+    a = Tensor([1.0, 5.0, 2.0], dtype=np.float64)
+    b = Tensor([4.0, 0.0, 2.0], dtype=np.float64)
+    maximum(a, b).backward(g)
+    np.testing.assert_array_equal(a.grad, [0.0, NAN, 0.5])
+    np.testing.assert_array_equal(b.grad, [INF, 0.0, 0.5])
+    a, b = Tensor([1.0, 2.0, 3.0], dtype=np.float64), Tensor([4.0, 5.0, 6.0], dtype=np.float64)
+    where(np.array([False, True, True]), a, b).backward(g)
+    np.testing.assert_array_equal(a.grad, [0.0, NAN, 1.0])
+    np.testing.assert_array_equal(b.grad, [INF, 0.0, 0.0])
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])

@@ -2,8 +2,9 @@
 
 Both subtract the maximum along ``axis`` first, so logits of magnitude 1e3 and more (and -inf entries,
 as from masking) give exact results instead of inf / inf. ``x`` of any shape; ``axis`` defaults to the last.
-Forward mode uses the saved output only, as backward does: softmax's Jacobian is symmetric, so its tangent
-is backward's formula; logsoftmax's tangent is t minus the softmax-weighted mean of t.
+Forward mode uses the saved output only, as backward does: softmax's Jacobian is symmetric, so one product
+(``_softmax_times``) serves both modes; logsoftmax's is not (I minus a row of softmax weights), so its tangent
+is t minus the softmax-weighted mean of t and its gradient is g minus softmax times the sum of g.
 """
 
 import numpy as np
@@ -50,15 +51,21 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return out * (g - _reduce(np.add, g * out, ctx.axis))
+        return _softmax_times(ctx, g)
 
     @staticmethod
     def jvp(ctx, t):
         (out,) = ctx.saved_tensors
         if t is None:
             return np.zeros(out.shape, out.dtype)
-        return fit(out * (t - _reduce(np.add, t * out, ctx.axis)), out.shape, out.dtype)
+        return fit(_softmax_times(ctx, t), out.shape, out.dtype)
+
+
+def _softmax_times(ctx, v):
+    """J v for softmax's Jacobian J = diag(s) - s s^T along the axis, which is symmetric: so also J^T v, the
+    gradient when v is the output's gradient, and the output's tangent when v is the input's."""
+    (s,) = ctx.saved_tensors
+    return s * (v - _reduce(np.add, v * s, ctx.axis))
 
 
 class LogSoftmax(Function):

@@ -1,114 +1,205 @@
 """Elementwise ops with numpy broadcasting: the scalar engine's set, plus maximum, minimum, clip and where.
 
-Derivatives equal the scalar engine's local derivatives (the reference), written in the same form so
-that the two engines agree to the last bit where they can: relu'(0) = 0, abs'(0) = 0, d/dx x**0 = 0,
-d/db a**b = 0 where a == 0 and b >= 0. Every gradient of a broadcast operand goes through ``unbroadcast``.
-A positional operand may be a Python float (a constant: ``t * 2.0``), which gets no gradient.
+Each op is a ``forward`` and one rule, ``local``, giving the local derivatives of its output with respect to
+each operand (d out / d operand, what the scalar engine records per op), as a plain expression in the
+operands and the output. The base ``Elementwise`` (and its faster forms ``Binary`` and ``Unary``) turns that
+one rule into both modes:
 
-Forward mode (``jvp``) multiplies the same local derivatives by the operands' tangents and adds the terms,
-as the scalar engine does; a broadcast operand's tangent broadcasts forward with it (nothing to undo).
+- reverse (``backward``): each operand that needs a gradient gets ``unbroadcast(local * g, its shape)``;
+- forward (``jvp``): the output's tangent is the sum of ``local * tangent`` over the operands that have a
+  tangent, as an array of the output's shape and dtype (a broadcast operand's tangent broadcasts forward).
+
+The derivatives are the scalar engine's (the reference), written in the same form so that the two engines
+agree to the last bit where they can: relu'(0) = 0, abs'(0) = 0, d/dx x**0 = 0, d/db a**b = 0 where a == 0
+and b >= 0. A positional operand may be a Python float (a constant: ``t * 2.0``), which gets no gradient.
 """
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import unbroadcast
-from ._tangents import as_array, fit
+from ._tangents import fit
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
            "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
 
-_ndarray = np.ndarray
+
+class Elementwise(Function):
+    """Base of the elementwise ops: a subclass writes ``forward`` and one rule, ``local``.
+
+    ``forward(ctx, *operands)`` returns the output and saves, with ``ctx.save_for_backward``, the operands in
+    order (a constant as it is), then the output, last: ``(a, b, out)``. Those are the rule's arguments.
+
+    ``local(need, *saved)`` returns the local derivative of the output with respect to each operand, in
+    order: an array broadcastable to the output, a number, or None for an operand that needs none.
+    ``need[i]`` says whether operand i needs its derivative (a gradient is wanted, or it carries a tangent),
+    so that a costly one is only computed when used. An int 1 passes the gradient on without a copy.
+
+    ``selects = True`` is for ops whose output copies an operand (maximum, minimum, where): their local
+    derivatives are masks (or weights) that select the gradient, zero where the mask is, even where the
+    gradient is inf or nan (as PyTorch does), instead of multiplying it by zero (0 * inf = nan).
+
+    Ops of two operands derive from ``Binary`` and of one from ``Unary``, which do the same as this class,
+    faster (their rules run on every training step).
+    """
+
+    selects = False
+
+    @staticmethod
+    def local(need, *saved):
+        raise NotImplementedError("an Elementwise subclass must define local(need, *saved)")
+
+    @staticmethod
+    def backward(ctx, g):
+        fn = ctx.fn
+        need = ctx.needs_input_grad
+        saved = ctx.saved_tensors
+        local = fn.local(need, *saved)
+        return tuple([_gradient(d, g, x, fn.selects) if n and d is not None else None
+                      for n, d, x in zip(need, local, saved)])
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        fn = ctx.fn
+        saved = ctx.saved_tensors
+        out = saved[-1]
+        local = fn.local(tuple([t is not None for t in tangents]), *saved)
+        total = None
+        for d, t in zip(local, tangents):
+            if t is not None and d is not None:
+                total = _plus(total, d, t, fn.selects)
+        if total is None:  # no operand has a tangent (or a derivative): the output's is zero
+            return np.zeros(out.shape, out.dtype)
+        return fit(total, out.shape, out.dtype)
 
 
-def _shape(x):
-    return x.shape if type(x) is _ndarray else np.shape(x)
+class Binary(Elementwise):
+    """Base of the two-operand ops that multiply (not select): ``forward`` saves ``(a, b, out)`` and
+    ``local(need, a, b, out)`` returns ``(d out/da, d out/db)``. Elementwise's backward, unrolled."""
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        a, b, out = ctx.saved_tensors
+        da, db = ctx.fn.local(need, a, b, out)
+        ga = gb = None
+        if need[0]:
+            if type(da) is not int:
+                ga = da * g
+            else:  # add's and sub's exact 1 and -1: g itself, or -g (as _times)
+                ga = g if da == 1 else -g if da == -1 else da * g
+            if ga.shape != a.shape:
+                ga = unbroadcast(ga, a.shape)
+        if need[1]:
+            if type(db) is not int:
+                gb = db * g
+            else:
+                gb = g if db == 1 else -g if db == -1 else db * g
+            if gb.shape != b.shape:
+                gb = unbroadcast(gb, b.shape)
+        return ga, gb
 
 
-class Add(Function):
-    """a + b."""
+class Unary(Elementwise):
+    """Base of the one-operand ops: ``forward(ctx, x)`` saves ``(x, out)`` (clip saves its bounds between
+    them), and ``local(*saved)`` returns the one local derivative d out / dx (no ``need``: x needs it)."""
+
+    @staticmethod
+    def local(*saved):
+        raise NotImplementedError("a Unary subclass must define local(x, out)")
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.fn.local(*ctx.saved_tensors)
+        return d * g if type(d) is not int else _times(d, g, False)
+
+    @staticmethod
+    def jvp(ctx, t):
+        saved = ctx.saved_tensors
+        out = saved[-1]
+        if t is None:
+            return np.zeros(out.shape, out.dtype)
+        return fit(_times(ctx.fn.local(*saved), t, False), out.shape, out.dtype)
+
+
+def _times(d, g, selects):
+    """The local derivative ``d`` times ``g`` (a gradient or a tangent). An int 1 or -1 (a derivative that is
+    exactly that, as add's and sub's) passes g on as it is (no copy) or negated (as ``-g``: no multiply); a
+    selecting op's mask (or weight) picks g, giving 0 where the mask is 0 whatever g is."""
+    if type(d) is int:
+        return g if d == 1 else -g if d == -1 else d * g
+    if selects:
+        zero = np.zeros((), g.dtype)
+        if d.dtype == bool:
+            return np.where(d, g, zero)
+        return np.where(d != 0, g * d.astype(g.dtype, copy=False), zero)
+    return d * g
+
+
+def _gradient(d, g, x, selects):
+    """The gradient of the operand ``x`` whose local derivative is ``d``, from the output's gradient ``g``."""
+    pg = _times(d, g, selects)
+    return pg if pg.shape == x.shape else unbroadcast(pg, x.shape)
+
+
+def _plus(total, d, t, selects):
+    """``total + d * t``, forward mode's sum over the operands (``total`` None: the first term). An int d of
+    -1 subtracts t, as ``a - b`` does."""
+    if total is None:
+        return _times(d, t, selects)
+    if type(d) is int and d == -1:
+        return total - t
+    if selects and d.dtype == bool:  # the output is this operand where d is: the others' terms are 0 there
+        return np.where(d, t, total)
+    return total + _times(d, t, selects)
+
+
+# ---------------------------------------------------------------------------------------------- arithmetic
+class Add(Binary):
+    """a + b; d/da = d/db = 1."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (a.shape if type(a) is _ndarray else np.shape(a),
-                      b.shape if type(b) is _ndarray else np.shape(b))
-        ctx.out = out = np.add(a, b)  # its shape and dtype, for a tangent that must broadcast or widen
+        out = np.add(a, b)
+        ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        return _plus(ta, tb, ctx.out)
+    def local(need, a, b, out):
+        return 1, 1
 
 
-def _plus(ta, tb, out):
-    """ta + tb as the output's tangent: a lone tangent is spread over the output's shape and dtype."""
-    if ta is None:
-        return np.zeros(out.shape, out.dtype) if tb is None else fit(tb, out.shape, out.dtype)
-    return fit(ta if tb is None else ta + tb, out.shape, out.dtype)
-
-
-class Sub(Function):
-    """a - b."""
+class Sub(Binary):
+    """a - b; d/da = 1, d/db = -1."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
-        ctx.out = out = np.subtract(a, b)
+        out = np.subtract(a, b)
+        ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        if tb is None:
-            return _plus(ta, None, ctx.out)
-        return _plus(None, -tb, ctx.out) if ta is None else fit(ta - tb, ctx.out.shape, ctx.out.dtype)
+    def local(need, a, b, out):
+        return 1, -1
 
 
-class Mul(Function):
-    """a * b."""
+class Mul(Binary):
+    """a * b; d/da = b, d/db = a."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        out = np.multiply(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        a, b = ctx.saved_tensors
-        return (unbroadcast(b * g, _shape(a)) if na else None, unbroadcast(a * g, _shape(b)) if nb else None)
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.saved_tensors
-        return _terms(None if ta is None else ta * b, None if tb is None else a * tb, a, b)
+    def local(need, a, b, out):
+        return b, a
 
 
-def _terms(p, q, a, b):
-    """p + q, the two operands' contributions to the output's tangent (None: a zero one), as an array.
-
-    Each term already has the output's shape and dtype (a local derivative broadcast against a tangent),
-    so only the case where both are zero has to work them out, from the operands a and b."""
-    if p is None:
-        if q is None:
-            return np.zeros(np.broadcast_shapes(_shape(a), _shape(b)), np.result_type(a, b))
-        return as_array(q)
-    return as_array(p if q is None else p + q)
-
-
-class Div(Function):
-    """a / b, with IEEE results for a zero divisor (±inf, or nan for 0/0)."""
+class Div(Binary):
+    """a / b, with IEEE results for a zero divisor (±inf, or nan for 0/0); d/da = 1/b, d/db = -a/b**2, written
+    -(q/b) with q = a/b as the scalar engine does."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -117,24 +208,29 @@ class Div(Function):
         return q
 
     @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        a, b, q = ctx.saved_tensors
-        # As the scalar engine: d/da = 1/b, d/db = -(q/b), each times g.
-        ga = unbroadcast(_recip(b) * g, _shape(a)) if na else None
-        gb = unbroadcast(-(q / b) * g, _shape(b)) if nb else None
-        return ga, gb
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b, q = ctx.saved_tensors
-        return _terms(None if ta is None else _recip(b) * ta, None if tb is None else -(q / b) * tb, a, b)
+    def local(need, a, b, q):
+        return (_recip(b) if need[0] else None), (-(q / b) if need[1] else None)
 
 
 def _recip(b):
     """1 / b with IEEE results; a Python float stays one (a numpy float64 scalar would upcast float32)."""
     r = np.true_divide(1.0, b)
     return r if type(r) is np.ndarray else float(r)
+
+
+class Pow(Binary):
+    """a ** b (real results: nan where the real power does not exist, ±inf on overflow); d/da = b a**(b-1),
+    d/db = a**b ln a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def local(need, a, b, out):
+        return (_dpow(a, b) if need[0] else None), (_dpow_exponent(a, b, out) if need[1] else None)
 
 
 def _dpow(a, b):
@@ -144,315 +240,204 @@ def _dpow(a, b):
     return np.where(b == 0, 0.0, b * np.power(a, b - 1))
 
 
-class Pow(Function):
-    """a ** b (real results: nan where the real power does not exist, ±inf on overflow)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        out = np.power(a, b)
-        ctx.save_for_backward(a, b, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        a, b, out = ctx.saved_tensors
-        ga = unbroadcast(_dpow(a, b) * g, _shape(a)) if na else None
-        gb = None
-        if nb:
-            gb = unbroadcast(_dpow_exponent(a, b, out) * g, _shape(b))
-        return ga, gb
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b, out = ctx.saved_tensors
-        return _terms(None if ta is None else _dpow(a, b) * ta,
-                      None if tb is None else _dpow_exponent(a, b, out) * tb, a, b)
-
-
 def _dpow_exponent(a, b, out):
     """d/db a**b: a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0), as PyTorch."""
     return np.where((a == 0) & (b >= 0), 0.0, out * np.log(a)).astype(out.dtype, copy=False)
 
 
-class Neg(Function):
-    """-x."""
+class Neg(Unary):
+    """-x; derivative -1."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.out = out = np.negative(x)  # only for its shape and dtype, should jvp get no tangent
+        out = np.negative(x)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        return -g
-
-    @staticmethod
-    def jvp(ctx, t):
-        return _zero(ctx.out) if t is None else as_array(-t)
+    def local(x, out):
+        return -1
 
 
-class Abs(Function):
+class Abs(Unary):
     """|x|, with abs'(0) = 0 (and 0 at nan, as the scalar engine)."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.abs(x)
+        out = np.abs(x)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return _sign(x, g.dtype) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (x,) = ctx.saved_tensors
-        return _zero(x) if t is None else _like(_sign(x, t.dtype) * t, x)
+    def local(x, out):
+        return _sign(x)
 
 
-def _sign(x, dtype):
-    """abs'(x): 1 above 0, -1 below, 0 at 0 and at nan."""
-    sign = (x > 0).astype(dtype)
+def _sign(x):
+    """abs'(x): 1 above 0, -1 below, 0 at 0 and at nan (np.sign would give nan there), in x's dtype."""
+    sign = (x > 0).astype(x.dtype)
     sign -= x < 0
     return sign
 
 
-def _zero(like):
-    """The tangent of an output like ``like`` when every input's tangent is zero (None)."""
-    return np.zeros(like.shape, like.dtype)
-
-
-def _like(t, like):
-    """The tangent ``t`` as an array of the shape and dtype of ``like`` (the output, or an input of the same
-    shape and dtype)."""
-    return fit(t, like.shape, like.dtype)
-
-
-class Exp(Function):
-    """e ** x."""
+# ---------------------------------------------------------------------------------------------- functions
+class Exp(Unary):
+    """e ** x; derivative e ** x, the output."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return out * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (out,) = ctx.saved_tensors
-        return _zero(out) if t is None else _like(out * t, out)
+    def local(x, out):
+        return out
 
 
-class Log(Function):
-    """Natural log: log(0) = -inf, log(x < 0) = nan."""
+class Log(Unary):
+    """Natural log: log(0) = -inf, log(x < 0) = nan; derivative 1/x."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
+        out = np.log(x)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return np.true_divide(1.0, x) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (x,) = ctx.saved_tensors
-        return _zero(x) if t is None else _like(np.true_divide(1.0, x) * t, x)
+    def local(x, out):
+        return 1.0 / x
 
 
-class Sqrt(Function):
+class Sqrt(Unary):
     """Square root (nan below 0); its derivative 0.5 / sqrt(x) is inf at 0."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return np.true_divide(0.5, out) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (out,) = ctx.saved_tensors
-        return _zero(out) if t is None else _like(np.true_divide(0.5, out) * t, out)
+    def local(x, out):
+        return 0.5 / out
 
 
-class Tanh(Function):
+class Tanh(Unary):
     """Hyperbolic tangent; derivative 1 - tanh(x)**2."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return (1.0 - out * out) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (out,) = ctx.saved_tensors
-        return _zero(out) if t is None else _like((1.0 - out * out) * t, out)
+    def local(x, out):
+        return 1.0 - out * out
 
 
-class Sigmoid(Function):
+class Sigmoid(Unary):
     """1 / (1 + e**-x), two-branched so that exp never overflows; derivative s * (1 - s)."""
 
     @staticmethod
     def forward(ctx, x):
         e = np.exp(-np.abs(x))  # e**x for x < 0 and e**-x for x >= 0: never above 1
         out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return (out * (1.0 - out)) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (out,) = ctx.saved_tensors
-        return _zero(out) if t is None else _like((out * (1.0 - out)) * t, out)
+    def local(x, out):
+        return out * (1.0 - out)
 
 
-class Relu(Function):
+class Relu(Unary):
     """max(x, 0), nan kept; relu'(0) = 0."""
 
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, 0)
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def local(x, out):
         # out > 0 exactly where x > 0 (nan compares False in both): the scalar engine's local derivative.
-        return g * (out > 0)
-
-    @staticmethod
-    def jvp(ctx, t):
-        (out,) = ctx.saved_tensors
-        return _zero(out) if t is None else _like(t * (out > 0), out)
+        return out > 0
 
 
-class Sin(Function):
+class Sin(Unary):
     """Sine; derivative cos(x)."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.sin(x)
+        out = np.sin(x)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return np.cos(x) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (x,) = ctx.saved_tensors
-        return _zero(x) if t is None else _like(np.cos(x) * t, x)
+    def local(x, out):
+        return np.cos(x)
 
 
-class Cos(Function):
+class Cos(Unary):
     """Cosine; derivative -sin(x)."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.cos(x)
+        out = np.cos(x)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return -np.sin(x) * g
-
-    @staticmethod
-    def jvp(ctx, t):
-        (x,) = ctx.saved_tensors
-        return _zero(x) if t is None else _like(-np.sin(x) * t, x)
+    def local(x, out):
+        return -np.sin(x)
 
 
-class Maximum(Function):
+# ---------------------------------------------------------------------------------------------- selections
+class Maximum(Elementwise):
     """Elementwise max(a, b), nan propagated. Gradient: to the larger operand; on a tie each operand gets
     half (PyTorch's convention for ``torch.maximum``)."""
 
+    selects = True
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        out = np.maximum(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _tie_split(ctx, g, a, b, np.less, np.greater)
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.saved_tensors
-        return _tie_tangent(ta, tb, a, b, np.less, np.greater)
+    def local(need, a, b, out):
+        return _tie_split(need, a, b, np.less, np.greater)
 
 
-class Minimum(Function):
+class Minimum(Elementwise):
     """Elementwise min(a, b), nan propagated. Gradient: to the smaller operand; on a tie each operand gets
     half (PyTorch's convention for ``torch.minimum``)."""
 
+    selects = True
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        out = np.minimum(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return _tie_split(ctx, g, a, b, np.greater, np.less)
-
-    @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.saved_tensors
-        return _tie_tangent(ta, tb, a, b, np.greater, np.less)
+    def local(need, a, b, out):
+        return _tie_split(need, a, b, np.greater, np.less)
 
 
-def _tie_split(ctx, g, a, b, a_loses, b_loses):
-    na, nb = ctx.needs_input_grad
-    tie = np.equal(a, b)
-    half = g * 0.5
-    ga = gb = None
-    if na:
-        ga = unbroadcast(np.where(tie, half, np.where(a_loses(a, b), 0.0, g)).astype(g.dtype, copy=False),
-                         _shape(a))
-    if nb:
-        gb = unbroadcast(np.where(tie, half, np.where(b_loses(a, b), 0.0, g)).astype(g.dtype, copy=False),
-                         _shape(b))
-    return ga, gb
+def _tie_split(need, a, b, a_loses, b_loses):
+    """The local derivatives of max(a, b) (or min): 1 for the operand that wins, 0 for the one that loses,
+    1/2 each on a tie. Where either is nan neither loses: both pass the gradient on."""
+    share = np.where(np.equal(a, b), 0.5, 1.0)
+    return (share * ~a_loses(a, b) if need[0] else None), (share * ~b_loses(a, b) if need[1] else None)
 
 
-def _tie_tangent(ta, tb, a, b, a_loses, b_loses):
-    """Forward mode's side of ``_tie_split``: the winner's tangent, the mean of both tangents on a tie."""
-    tie = np.equal(a, b)
-    p = None if ta is None else np.where(tie, ta * 0.5, np.where(a_loses(a, b), 0.0, ta))
-    q = None if tb is None else np.where(tie, tb * 0.5, np.where(b_loses(a, b), 0.0, tb))
-    r = _terms(p, q, a, b)
-    dtype = np.result_type(a, b)  # a lone float32 tangent against a float64 operand: widen it as the output
-    return r if r.dtype == dtype else r.astype(dtype)
-
-
-class Clip(Function):
+class Clip(Unary):
     """x limited to [min, max] (keyword options; either may be None). Gradient 1 where
     min <= x <= max, bounds included, else 0 (PyTorch's ``clamp``)."""
 
@@ -460,20 +445,13 @@ class Clip(Function):
     def forward(ctx, x, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip: give min, max or both (both are None)")
-        ctx.save_for_backward(x)
-        ctx.bounds = (min, max)
-        ctx.out = out = np.clip(x, min, max)  # its dtype may be wider than x's (numpy float64 bounds)
+        out = np.clip(x, min, max)  # its dtype may be wider than x's (numpy float64 bounds)
+        ctx.save_for_backward(x, min, max, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * _inside(x, *ctx.bounds)
-
-    @staticmethod
-    def jvp(ctx, t):
-        (x,) = ctx.saved_tensors
-        return _zero(ctx.out) if t is None else _like(t * _inside(x, *ctx.bounds), ctx.out)
+    def local(x, lo, hi, out):
+        return _inside(x, lo, hi)
 
 
 def _inside(x, lo, hi):
@@ -486,36 +464,22 @@ def _inside(x, lo, hi):
     return inside
 
 
-class Where(Function):
+class Where(Elementwise):
     """``where(condition, a, b)``: a where condition is true, else b; condition (a bool array) gets no
     gradient, a gets the gradient where it was chosen and b elsewhere."""
+
+    selects = True
 
     @staticmethod
     def forward(ctx, condition, a, b):
         c = np.asarray(condition)
         if c.dtype != bool:
             c = c != 0
-        ctx.save_for_backward(c)
-        ctx.shapes = (_shape(a), _shape(b))
-        ctx.out = out = np.where(c, a, b)  # its shape and dtype, for a lone tangent
+        out = np.where(c, a, b)
+        ctx.save_for_backward(c, a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        _, na, nb = ctx.needs_input_grad
-        (c,) = ctx.saved_tensors
-        sa, sb = ctx.shapes
-        zero = np.zeros((), g.dtype)
-        ga = unbroadcast(np.where(c, g, zero), sa) if na else None
-        gb = unbroadcast(np.where(c, zero, g), sb) if nb else None
-        return None, ga, gb
-
-    @staticmethod
-    def jvp(ctx, tc, ta, tb):
-        # The condition is piecewise constant: its tangent (were it a Tensor with one) contributes nothing.
-        (c,) = ctx.saved_tensors
-        out = ctx.out
-        if ta is None and tb is None:
-            return _zero(out)
-        zero = np.zeros((), out.dtype)
-        return _like(np.where(c, zero if ta is None else ta, zero if tb is None else tb), out)
+    def local(need, c, a, b, out):
+        # The condition is piecewise constant: no derivative (a tangent it carries contributes nothing).
+        return None, c, (~c if need[2] else None)
