@@ -346,43 +346,8 @@ class Tensor:
         """-self."""
         return Neg.apply(self)
 
-    def abs(self):
-        """|self|, with abs'(0) = 0."""
-        return Abs.apply(self)
-
-    __abs__ = abs
-
-    def exp(self):
-        """e ** self (inf on overflow)."""
-        return Exp.apply(self)
-
-    def log(self):
-        """Natural log: log(0) = -inf, log(x < 0) = nan."""
-        return Log.apply(self)
-
-    def sqrt(self):
-        """Square root (nan below 0)."""
-        return Sqrt.apply(self)
-
-    def tanh(self):
-        """Hyperbolic tangent."""
-        return Tanh.apply(self)
-
-    def sigmoid(self):
-        """1 / (1 + e ** -self), computed without overflow."""
-        return Sigmoid.apply(self)
-
-    def relu(self):
-        """max(self, 0), with relu'(0) = 0."""
-        return Relu.apply(self)
-
-    def sin(self):
-        """Sine."""
-        return Sin.apply(self)
-
-    def cos(self):
-        """Cosine."""
-        return Cos.apply(self)
+    # abs, exp, log, sqrt, tanh, sigmoid, relu, sin and cos are defined with their ops, by their Functions in
+    # ops/elementwise.py (``methods = ("exp",)``): one place per elementwise op.
 
     def maximum(self, other):
         """Elementwise max of self and other (ties share the gradient half/half, as in PyTorch)."""

@@ -17,6 +17,7 @@ and b >= 0. A positional operand may be a Python float (a constant: ``t * 2.0``)
 import numpy as np
 
 from ..function import Function
+from ..tensor import Tensor
 from ..shapes import unbroadcast
 from ._tangents import fit
 
@@ -102,7 +103,18 @@ class Binary(Elementwise):
 
 class Unary(Elementwise):
     """Base of the one-operand ops: ``forward(ctx, x)`` saves ``(x, out)`` (clip saves its bounds between
-    them), and ``local(*saved)`` returns the one local derivative d out / dx (no ``need``: x needs it)."""
+    them), and ``local(*saved)`` returns the one local derivative d out / dx (no ``need``: x needs it).
+
+    ``methods = ("exp",)`` makes the op a ``Tensor`` method of that name (``t.exp()``), documented by the
+    class's docstring: an elementwise op is written here once, and the Tensor has it.
+    """
+
+    methods = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.__dict__.get("methods", ()):
+            setattr(Tensor, name, _tensor_method(cls, name))
 
     @staticmethod
     def local(*saved):
@@ -120,6 +132,14 @@ class Unary(Elementwise):
         if t is None:
             return np.zeros(out.shape, out.dtype)
         return fit(_times(ctx.fn.local(*saved), t, False), out.shape, out.dtype)
+
+
+def _tensor_method(fn, name):
+    def method(self):
+        return fn.apply(self)
+
+    method.__name__, method.__qualname__, method.__doc__ = name, f"Tensor.{name}", fn.__doc__
+    return method
 
 
 def _times(d, g, selects):
@@ -262,6 +282,8 @@ class Neg(Unary):
 class Abs(Unary):
     """|x|, with abs'(0) = 0 (and 0 at nan, as the scalar engine)."""
 
+    methods = ("abs", "__abs__")
+
     @staticmethod
     def forward(ctx, x):
         out = np.abs(x)
@@ -284,6 +306,8 @@ def _sign(x):
 class Exp(Unary):
     """e ** x; derivative e ** x, the output."""
 
+    methods = ("exp",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -297,6 +321,8 @@ class Exp(Unary):
 
 class Log(Unary):
     """Natural log: log(0) = -inf, log(x < 0) = nan; derivative 1/x."""
+
+    methods = ("log",)
 
     @staticmethod
     def forward(ctx, x):
@@ -312,6 +338,8 @@ class Log(Unary):
 class Sqrt(Unary):
     """Square root (nan below 0); its derivative 0.5 / sqrt(x) is inf at 0."""
 
+    methods = ("sqrt",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -326,6 +354,8 @@ class Sqrt(Unary):
 class Tanh(Unary):
     """Hyperbolic tangent; derivative 1 - tanh(x)**2."""
 
+    methods = ("tanh",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -339,6 +369,8 @@ class Tanh(Unary):
 
 class Sigmoid(Unary):
     """1 / (1 + e**-x), two-branched so that exp never overflows; derivative s * (1 - s)."""
+
+    methods = ("sigmoid",)
 
     @staticmethod
     def forward(ctx, x):
@@ -355,6 +387,8 @@ class Sigmoid(Unary):
 class Relu(Unary):
     """max(x, 0), nan kept; relu'(0) = 0."""
 
+    methods = ("relu",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, 0)
@@ -370,6 +404,8 @@ class Relu(Unary):
 class Sin(Unary):
     """Sine; derivative cos(x)."""
 
+    methods = ("sin",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.sin(x)
@@ -383,6 +419,8 @@ class Sin(Unary):
 
 class Cos(Unary):
     """Cosine; derivative -sin(x)."""
+
+    methods = ("cos",)
 
     @staticmethod
     def forward(ctx, x):
