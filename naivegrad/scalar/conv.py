@@ -19,7 +19,7 @@ import numpy as np
 from ..conv_args import as_batch, conv_padding, out_size, pair
 from .fused import _fused, dot
 from .fused import sum as _sum
-from .value import Value
+from .value import Op, Value
 
 __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "amax"]
 
@@ -99,6 +99,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out[0] if single else out
 
 
+def _d_max(chosen, out):
+    return (1.0,)  # the max is its chosen element: d/dchosen = 1 (the others are not operands)
+
+
+_MAX = Op("max", _d_max)
+
+
 def amax(values):
     """The largest of ``values`` (Values and numbers) as one node, whose only operand is the element chosen.
 
@@ -119,8 +126,8 @@ def amax(values):
         if chosen is None or d > best or d != d:
             chosen, best = v, d
     if type(chosen) is Value:
-        return _fused(best, (chosen,), (1.0,), "max")
-    return _fused(best, (), (), "max")
+        return _fused(best, (chosen,), _d_max(best, best), _MAX)
+    return _fused(best, (), (), _MAX)
 
 
 def _pool_geometry(x, kernel_size, stride, padding, what):

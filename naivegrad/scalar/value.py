@@ -1,8 +1,27 @@
 """The scalar engine: one ``Value`` per number, micrograd's idea made exact and fast.
 
-Each op computes its result and its *local derivatives* (d out / d operand, as plain floats) and records
-them in the output node. Reverse mode multiplies them by the incoming gradient; forward mode multiplies
-them by the operands' tangents. So every op's derivative is written exactly once, next to its value.
+Every op has a *derivative rule*, written once, as on paper: a small function of the op's arguments and its
+output that returns d out / d argument for each argument::
+
+    def _d_sqrt(x, out):
+        return (div(0.5, out),)        # d/dx sqrt(x) = 1 / (2 sqrt(x))
+
+    def _d_sin(x, out):
+        return (cos(x),)
+
+The rule serves both orders of differentiation:
+
+- first order: the op evaluates its rule on floats as it runs and records the local derivatives in the
+  output node (``_local``). Reverse mode (``backward()``) multiplies them by the incoming gradient; forward
+  mode multiplies them by the operands' tangents.
+- higher orders: the node's ``_op`` (micrograd's op name) is an ``Op``, a str that also carries the rule
+  (and the number operand of ``x * 2.0`` or ``2.0 ** x``), so ``backward(create_graph=True)``
+  (``naivegrad.scalar.higher_order``) evaluates the *same* rule on the node's operands, which are Values:
+  the local derivatives come out as Values with a graph, and the gradient can be differentiated again.
+
+A rule therefore only uses arithmetic, the functions ``div``, ``log``, ``pow_``, ``sin`` and ``cos``
+defined below, which work on floats and on Values alike, and ``float()`` to read a number for a branch.
+The rules of abs and relu, whose derivatives are constant on either side of the kink, read numbers only.
 
 Numerics follow IEEE-754 as numpy and PyTorch do (log(0) = -inf, exp(1000) = inf, (-8) ** 0.5 = nan):
 the functions in ``naivegrad.scalar.ieee`` replace ``math``'s, which raise instead.
@@ -14,7 +33,7 @@ from numbers import Real
 from operator import attrgetter
 
 from ..grad_mode import _state as _grad_state
-from .ieee import cos, div, exp, log, pow_, sigmoid, sin, sqrt
+from . import ieee
 
 __all__ = ["Value"]
 
@@ -23,6 +42,169 @@ _by_creation = attrgetter("_id")
 _new = object.__new__
 
 
+# ---------------------------------------------------------------------------- what rules compute with
+# Arithmetic works on floats and Values alike; so do these. On floats they are the IEEE functions (no
+# exceptions, as numpy), on Values the ops of the same name, which record nodes.
+div = ieee.div  # a / b, stepping in only where float division raises, which a Value's never does
+
+
+def log(x):
+    return x.log() if type(x) is Value else ieee.log(x)
+
+
+def pow_(a, b):
+    return a ** b if type(a) is Value or type(b) is Value else ieee.pow_(a, b)
+
+
+def sin(x):
+    return x.sin() if type(x) is Value else ieee.sin(x)
+
+
+def cos(x):
+    return x.cos() if type(x) is Value else ieee.cos(x)
+
+
+# ---------------------------------------------------------------------------- the derivative rules
+# One per op: rule(*arguments, out) -> (d out / d argument, for each argument). Number arguments get a
+# derivative too (it is simply not used), so that one rule covers a * b, a * 2.0, 2.0 ** a and a ** b.
+def _d_add(a, b, out):
+    return 1.0, 1.0
+
+
+def _d_sub(a, b, out):
+    return 1.0, -1.0
+
+
+def _d_mul(a, b, out):
+    return b, a
+
+
+def _d_div(a, b, out):
+    return div(1.0, b), -div(out, b)  # d/db a / b = -a / b**2 = -out / b
+
+
+def _d_pow(a, b, out):
+    na, nb = float(a), float(b)  # the numbers, for PyTorch's conventions:
+    # d/da a**b = b a**(b-1), taken as 0 at b == 0 (not 0 * inf at a == 0). An exponent that is a Value keeps
+    # the expression there (it is 0, and its d/db is a**-1) where a**-1 is finite.
+    if nb == 0.0 and (type(b) is not Value or not math.isfinite(ieee.pow_(na, -1.0))):
+        da = 0.0
+    else:
+        da = b * pow_(a, b - 1.0)
+    # d/db a**b = a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0, not 0 * -inf).
+    db = 0.0 if (na == 0.0 and nb >= 0.0) else out * log(a)
+    return da, db
+
+
+def _d_neg(x, out):
+    return (-1.0,)
+
+
+def _d_abs(x, out):
+    return (1.0 if x > 0 else -1.0 if x < 0 else 0.0,)  # abs'(0) = 0, as in PyTorch (a number: see _Steps)
+
+
+def _d_exp(x, out):
+    return (out,)
+
+
+def _d_log(x, out):
+    return (div(1.0, x),)
+
+
+def _d_sqrt(x, out):
+    return (div(0.5, out),)
+
+
+def _d_tanh(x, out):
+    return (1.0 - out * out,)
+
+
+def _d_sigmoid(x, out):
+    return (out * (1.0 - out),)
+
+
+def _d_relu(x, out):
+    return (1.0 if x > 0.0 else 0.0,)  # relu'(0) = 0, as in PyTorch (a number: see _Steps)
+
+
+def _d_sin(x, out):
+    return (cos(x),)
+
+
+def _d_cos(x, out):
+    return (-sin(x),)
+
+
+# ---------------------------------------------------------------------------- op names that know their rule
+class Op(str):
+    """An op's name, as micrograd records it in ``_op`` ("*", "tanh", "**2.0"), that also knows the op's rule.
+
+    It is a str, so printing and drawing a graph see the name alone. An op with a number operand carries
+    that number (the 2.0 of ``x * 2.0``, ``x ** 2.0`` or ``2.0 ** x``) and which side it was on: a node
+    keeps its Value operands only (``_prev``), and the rule needs all its arguments.
+    """
+
+    def __new__(cls, name, rule, number=None, number_first=False):
+        op = super().__new__(cls, name)
+        op.rule, op.number, op.number_first = rule, number, number_first
+        return op
+
+    def __reduce__(self):  # copy and pickle: str's own way would call __new__ with the name alone
+        return type(self), (str(self), self.rule, self.number, self.number_first), self.__dict__
+
+    def derivatives(self, node):
+        """The rule evaluated on ``node``'s own operands: d node / d operand, one per operand in ``_prev``.
+
+        On a node of Values this gives Values (with their graph): ``backward(create_graph=True)`` uses it.
+        """
+        if self.number is None:
+            return self.rule(*node._prev, node)
+        (x,) = node._prev
+        if self.number_first:
+            return self.rule(self.number, x, node)[1:]
+        return self.rule(x, self.number, node)[:1]
+
+
+class _Steps(Op):
+    """The Op of abs and relu, whose derivatives are constant on either side of a kink: their rules compare
+    numbers, and give numbers, whatever the order of differentiation."""
+
+    def derivatives(self, node):
+        return self.rule(*[x.data for x in node._prev], node.data)
+
+
+class _WithNumber(dict):
+    """The Ops of one binary op with a number operand, by number: a loop's ``x * 0.5`` makes its Op once."""
+
+    def __init__(self, name, rule, number_first=False, named=False):
+        super().__init__()
+        self.name, self.rule, self.number_first, self.named = name, rule, number_first, named
+
+    def __missing__(self, c):
+        op = Op(self.name + repr(c) if self.named else self.name, self.rule, c, self.number_first)
+        if c != 0.0 and c == c:  # as keys, 0.0 == -0.0 and nan != nan: those Ops are not kept
+            if len(self) >= 1024:
+                self.clear()
+            self[c] = op
+        return op
+
+
+_ADD, _SUB, _MUL, _DIV, _POW = Op("+", _d_add), Op("-", _d_sub), Op("*", _d_mul), Op("/", _d_div), Op("**", _d_pow)
+_NEG, _ABS, _EXP, _LOG = Op("neg", _d_neg), _Steps("abs", _d_abs), Op("exp", _d_exp), Op("log", _d_log)
+_SQRT, _TANH, _SIGMOID = Op("sqrt", _d_sqrt), Op("tanh", _d_tanh), Op("sigmoid", _d_sigmoid)
+_RELU, _SIN, _COS = _Steps("relu", _d_relu), Op("sin", _d_sin), Op("cos", _d_cos)
+_PLUS, _MINUS, _RSUB = _WithNumber("+", _d_add), _WithNumber("-", _d_sub), _WithNumber("rsub", _d_sub, True)
+_TIMES, _OVER, _RDIV = _WithNumber("*", _d_mul), _WithNumber("/", _d_div), _WithNumber("rdiv", _d_div, True)
+_POWER, _RPOW = _WithNumber("**", _d_pow, named=True), _WithNumber("rpow", _d_pow, True, named=True)  # "**2.0"
+
+# + and - are linear: their rules do not look at the arguments, so their derivatives are evaluated once, here
+# (for a number operand, ``[:1]`` keeps the derivative with respect to the left argument, ``[1:]`` the right's).
+_D_ADD, _D_SUB, _D_NEG = _d_add(None, None, None), _d_sub(None, None, None), _d_neg(None, None)
+_D_ADD_LEFT, _D_SUB_LEFT, _D_SUB_RIGHT = _D_ADD[:1], _D_SUB[:1], _D_SUB[1:]
+
+
+# ---------------------------------------------------------------------------- making nodes
 def _node(data, prev, local, op):
     """Make an op's output. ``prev`` are the Value operands, ``local`` d(data)/d(operand) for each."""
     out = _new(Value)
@@ -62,7 +244,8 @@ class Value:
 
     Attributes: ``data`` (float), ``grad`` (float, accumulated by ``backward``), ``tangent`` (float or None,
     the forward-mode derivative carried along), and micrograd's ``_prev`` (the operands, in order) and
-    ``_op`` (the op's name) for inspection and drawing.
+    ``_op`` (the op's name, an ``Op``: a str that also carries the op's derivative rule) for inspection and
+    drawing; ``_local`` holds d(data)/d(operand) for each operand.
     """
 
     __slots__ = ("data", "grad", "tangent", "_prev", "_local", "_op", "_id", "__weakref__")
@@ -75,130 +258,147 @@ class Value:
         self.data = float(data)
         self.grad = 0.0
         self.tangent = None if tangent is None else float(tangent)
-        # micrograd lets users build nodes by hand; such nodes have no local derivatives to walk.
+        # micrograd lets users build nodes by hand; such nodes have no local derivatives to walk, and their
+        # op is only a name (a str, never an ``Op``): no rule to differentiate them again.
         self._prev = tuple(_children)
         self._local = (0.0,) * len(self._prev)
-        self._op = _op
+        self._op = str(_op) if isinstance(_op, Op) else _op
         self._id = next(_ids)
 
     # ------------------------------------------------------------------ binary ops
+    # A number operand is an argument of the rule but not an operand of the node (its Op carries it): ``[:1]``
+    # keeps the derivative with respect to the Value on the left, ``[1:]`` the one on the right.
     def __add__(self, other):
         if type(other) is Value:
-            return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+            return _node(self.data + other.data, (self, other), _D_ADD, _ADD)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(self.data + c, (self,), (1.0,), "+")
+        return _node(self.data + c, (self,), _D_ADD_LEFT, _PLUS[c])
 
     __radd__ = __add__
 
     def __mul__(self, other):
+        a = self.data
         if type(other) is Value:
-            return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
+            b = other.data
+            out = a * b
+            return _node(out, (self, other), _d_mul(a, b, out), _MUL)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(self.data * c, (self,), (c,), "*")
+        out = a * c
+        return _node(out, (self,), _d_mul(a, c, out)[:1], _TIMES[c])
 
     __rmul__ = __mul__
 
     def __sub__(self, other):
         if type(other) is Value:
-            return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+            return _node(self.data - other.data, (self, other), _D_SUB, _SUB)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(self.data - c, (self,), (1.0,), "-")
+        return _node(self.data - c, (self,), _D_SUB_LEFT, _MINUS[c])
 
     def __rsub__(self, other):  # other - self
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(c - self.data, (self,), (-1.0,), "rsub")
+        return _node(c - self.data, (self,), _D_SUB_RIGHT, _RSUB[c])
 
     def __truediv__(self, other):
+        a = self.data
         if type(other) is Value:
-            a, b = self.data, other.data
-            q = div(a, b)
-            return _node(q, (self, other), (div(1.0, b), -div(q, b)), "/")
+            b = other.data
+            out = ieee.div(a, b)
+            return _node(out, (self, other), _d_div(a, b, out), _DIV)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(div(self.data, c), (self,), (div(1.0, c),), "/")
+        out = ieee.div(a, c)
+        return _node(out, (self,), _d_div(a, c, out)[:1], _OVER[c])
 
     def __rtruediv__(self, other):  # other / self
         c = _const(other)
         if c is None:
             return NotImplemented
         b = self.data
-        q = div(c, b)
-        return _node(q, (self,), (-div(q, b),), "rdiv")
+        out = ieee.div(c, b)
+        return _node(out, (self,), _d_div(c, b, out)[1:], _RDIV[c])
 
     def __pow__(self, other):
         a = self.data
         if type(other) is Value:
             b = other.data
-            out = pow_(a, b)
-            # d/db a**b = a**b ln a; PyTorch takes it as 0 where a == 0 and b >= 0 (the limit from a > 0).
-            db = 0.0 if (a == 0.0 and b >= 0.0) else out * log(a)
-            return _node(out, (self, other), (_dpow(a, b), db), "**")
+            out = ieee.pow_(a, b)
+            return _node(out, (self, other), _d_pow(a, b, out), _POW)
         n = _const(other)
         if n is None:
             return NotImplemented
-        return _node(pow_(a, n), (self,), (_dpow(a, n),), "**" + repr(n))
+        out = ieee.pow_(a, n)
+        return _node(out, (self,), _d_pow(a, n, out)[:1], _POWER[n])
 
     def __rpow__(self, other):  # other ** self
         c = _const(other)
         if c is None:
             return NotImplemented
-        out = pow_(c, self.data)
-        return _node(out, (self,), (0.0 if (c == 0.0 and self.data >= 0.0) else out * log(c),), "rpow" + repr(c))
+        b = self.data
+        out = ieee.pow_(c, b)
+        return _node(out, (self,), _d_pow(c, b, out)[1:], _RPOW[c])
 
     # ------------------------------------------------------------------ unary ops
     def __neg__(self):
-        return _node(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, (self,), _D_NEG, _NEG)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
         x = self.data
-        return _node(abs(x), (self,), (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), "abs")
+        out = abs(x)
+        return _node(out, (self,), _d_abs(x, out), _ABS)
 
     abs = __abs__
 
     def exp(self):
-        out = exp(self.data)
-        return _node(out, (self,), (out,), "exp")
+        x = self.data
+        out = ieee.exp(x)
+        return _node(out, (self,), _d_exp(x, out), _EXP)
 
     def log(self):
         x = self.data
-        return _node(log(x), (self,), (div(1.0, x),), "log")
+        out = ieee.log(x)
+        return _node(out, (self,), _d_log(x, out), _LOG)
 
     def sqrt(self):
-        out = sqrt(self.data)
-        return _node(out, (self,), (div(0.5, out),), "sqrt")
+        x = self.data
+        out = ieee.sqrt(x)
+        return _node(out, (self,), _d_sqrt(x, out), _SQRT)
 
     def tanh(self):
-        out = math.tanh(self.data)
-        return _node(out, (self,), (1.0 - out * out,), "tanh")
+        x = self.data
+        out = math.tanh(x)
+        return _node(out, (self,), _d_tanh(x, out), _TANH)
 
     def sigmoid(self):
-        out = sigmoid(self.data)
-        return _node(out, (self,), (out * (1.0 - out),), "sigmoid")
+        x = self.data
+        out = ieee.sigmoid(x)
+        return _node(out, (self,), _d_sigmoid(x, out), _SIGMOID)
 
     def relu(self):
         x = self.data
-        # `not x <= 0` keeps nan as nan (numpy's maximum(nan, 0)); relu'(0) = 0 as in PyTorch.
-        return _node(x if not x <= 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        out = x if not x <= 0.0 else 0.0  # `not x <= 0` keeps nan as nan (numpy's maximum(nan, 0))
+        return _node(out, (self,), _d_relu(x, out), _RELU)
 
     def sin(self):
         x = self.data
-        return _node(sin(x), (self,), (cos(x),), "sin")
+        out = ieee.sin(x)
+        return _node(out, (self,), _d_sin(x, out), _SIN)
 
     def cos(self):
         x = self.data
-        return _node(cos(x), (self,), (-sin(x),), "cos")
+        out = ieee.cos(x)
+        return _node(out, (self,), _d_cos(x, out), _COS)
 
     # ------------------------------------------------------------------ reverse mode
     def backward(self, create_graph=False):
@@ -233,13 +433,6 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data!r}, grad={self.grad!r})"
-
-
-def _dpow(a, n):
-    """d/da a**n; PyTorch's convention makes it 0 for n == 0 (instead of 0 * inf at a == 0)."""
-    if n == 0.0:
-        return 0.0
-    return n * pow_(a, n - 1.0)
 
 
 def _topological(root):

@@ -1,4 +1,5 @@
-"""``backward(create_graph=True)`` on the scalar engine: second-order rules, graph gradients, accumulation."""
+"""``backward(create_graph=True)`` on the scalar engine: every op differentiated again, graph gradients,
+accumulation."""
 
 import inspect
 import math
@@ -11,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 import naivegrad
 import naivegrad.scalar as S
 from naivegrad.scalar import Value
-from naivegrad.scalar.higher_order import RULES, _rule_for, grad, local_derivatives
+from naivegrad.scalar.higher_order import grad
 from naivegrad.scalar.value import _topological
 
 from func_cases import CASES, anywhere, case_points, central_difference, points, programs, run_program
@@ -25,10 +26,15 @@ def _same(a, b):
     return a == b or (a != a and b != b)
 
 
-# ---------------------------------------------------------------------------- every op has a rule
-def _discovered_ops():
-    """The op names value.py and fused.py record, found by calling every public op of Value on operands."""
-    found = set()
+def _identical(a, b):
+    """The same float: equal with the same sign (0.0 is not -0.0), or both nan."""
+    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (a != a and b != b)
+
+
+# ---------------------------------------------------------------------------- every op differentiates twice
+def _discovered_nodes():
+    """A node of every op value.py and fused.py record, found by calling every public op of Value on operands."""
+    found = []
     a, b = Value(1.5), Value(0.5)
     for name, member in inspect.getmembers(Value, callable):
         if name in ("backward", "item", "__init__", "__new__", "__repr__", "__float__", "__init_subclass__",
@@ -42,47 +48,68 @@ def _discovered_ops():
             except (TypeError, ValueError):
                 continue
             if type(out) is Value and out._prev:
-                found.add(out._op)
-    found.add(S.sum([a, b])._op)
-    found.add(S.dot([a], [b])._op)
+                found.append(out)
+    found += [S.sum([a, b]), S.sum([a, 2.0], b), S.dot([a], [b]), S.dot([a, 2.0], [b, a], 1.0), S.dot([a], [3.0], b)]
     return found
 
 
-def test_every_recorded_op_has_a_rule_and_a_case():
-    ops = _discovered_ops()
-    # Ops with a constant in their name ("**2.0", "rpow2.0") count by their prefix.
+def test_every_recorded_op_differentiates_twice_and_has_a_case():
+    nodes = _discovered_nodes()
+    ops = {n._op for n in nodes}
+    # Ops with a constant in their name ("**2.0", "rpow2.0", "dot:1") count by their prefix.
     names = {op.rstrip("0123456789.-e+inf:") or op for op in ops} | ops
     assert {"+", "-", "*", "/", "rsub", "rdiv", "rpow", "**", "neg", "abs", "exp", "log", "sqrt", "tanh",
             "sigmoid", "relu", "sin", "cos", "sum", "dot"} <= names | {"**"}
-    for op in ops:
-        _rule_for(op)  # raises for an op without a rule
+    for node in nodes:
+        operands = list(node._prev)
+        first = grad(node, operands, create_graph=True)  # raises for an op that cannot be differentiated again
+        assert all(type(g) is Value for g in first), node._op
+        assert all(_same(g.data, f) for g, f in zip(first, grad(node, operands))), node._op
+        for g in first:
+            assert len(grad(g, operands)) == len(operands)
     covered = {c.op for c in CASES}
     missing = {op for op in ops if op not in covered and not op.startswith(("**", "rpow", "dot:"))}
     assert not missing, f"ops without a case in tests/func/func_cases.py: {missing}"
-    assert set(RULES) <= covered | {"**"}
 
 
-# ---------------------------------------------------------------------------- rules == recorded floats
+# ---------------------------------------------------------------------------- graph derivatives == recorded floats
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 @per_case
 @given(data=st.data())
-def test_rules_reproduce_the_recorded_local_derivatives_exactly(case, data):
-    # Anywhere, IEEE specials included: the rule evaluated on floats is the float backward() multiplies.
+def test_graph_local_derivatives_are_the_recorded_floats_anywhere(case, data):
+    # Anywhere, IEEE specials included: the derivative Values that create_graph=True builds hold, as data, the
+    # very floats backward() multiplies, to the last bit. (Not always the sign of a zero: d/da a ** b at b == 0
+    # is the expression b * a ** (b - 1), kept for its derivative in b, which is -0.0 for a < 0.)
     xs = [data.draw(anywhere) for _ in case.domain]
     out = case.fn(*[Value(x) for x in xs])
     assert out._op == case.op
-    rules = local_derivatives(out)
-    assert len(rules) == len(out._local)
-    for r, f in zip(rules, out._local):
-        got = r.data if type(r) is Value else r
-        assert _same(got, f), (case.name, xs, got, f)
+    operands = list(out._prev)
+    graph = grad(out, operands, create_graph=True)
+    assert len(graph) == len(out._local)
+    if all(not p._prev for p in operands) and len(set(map(id, operands))) == len(operands):
+        want = list(out._local)  # distinct leaves: d out / d operand is the node's own local derivative
+    else:
+        want = grad(out, operands)
+    for g, f in zip(graph, want):
+        assert type(g) is Value and _same(g.data, f), (case.name, xs, g.data, f)
 
 
-@given(st.floats(), st.floats(), st.sampled_from([0.0, 0.3, 1.0, 2.0, 5.5, math.e, math.inf, -2.0]))
-def test_rpow_rule_is_exact_for_any_base_and_exponent(x, y, c):
-    out = c ** Value(x)
-    (r,) = local_derivatives(out)
-    assert _same(r.data if type(r) is Value else r, out._local[0])
+@given(st.floats(), st.floats(), st.sampled_from([0.0, -0.0, 0.3, 1.0, 2.0, 5.5, math.e, math.inf, -2.0, math.nan]))
+def test_number_base_and_exponent_derivatives_are_exact_for_any_operands(x, y, c):
+    for make in (lambda v: c ** v, lambda v: v ** c, lambda v: y ** v, lambda v: v ** y):
+        v = Value(x)
+        out = make(v)
+        (g,) = grad(out, [v], create_graph=True)
+        assert _identical(g.data, out._local[0]), (x, y, c, out._op, g.data, out._local)
+
+
+@pytest.mark.parametrize("c", [0.0, -0.0, 0.0, math.nan, 2.0, -2.0, math.inf, -math.inf, 2.0])
+def test_a_number_operand_keeps_its_value_and_sign_in_second_derivatives(c):
+    # The same number used again (or 0.0 after -0.0) must not borrow another number's derivative.
+    x = Value(1.5)
+    for out in (x + c, c + x, x - c, c - x, x * c, c * x, x / c, c / x, x ** c, c ** x):
+        (g,) = grad(out, [x], create_graph=True)
+        assert _identical(g.data, out._local[0]), (c, out._op, g.data, out._local)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -210,16 +237,39 @@ def test_dot_mixed_partials_see_value_partners():
     assert [grad(gi, [x, w]) for gi in g] == [[2.0, 0.0], [0.0, 2.0]]
 
 
-def test_dot_nodes_that_name_their_pairs_are_read_by_the_name():
-    # The recorded form proposed for fused.py: op "dot:k", the k Value-Value pairs first. Here w * x is the
-    # pair and b's partner is the number 2.0 that happens to equal x.data (the heuristic would pair x, b).
-    from naivegrad.scalar.fused import _fused
-
+def test_dot_pairs_its_products_by_operand_not_by_value():
+    # w * x is the product of two Values; b's partner is the number 2.0, which happens to equal x.data (pairing
+    # by value would take x * b for a product).
     w, x, b = Value(2.0), Value(2.0), Value(2.0)
-    node = _fused(w.data * x.data + 2.0 * b.data, [w, x, b], [x.data, w.data, 2.0], "dot:1")
+    node = S.dot([w, 2.0], [x, b])
+    assert node._op == "dot:1"
     g = grad(node, [w, x, b], create_graph=True)
     assert [v.data for v in g] == [2.0, 2.0, 2.0]
     assert [grad(gi, [w, x, b]) for gi in g] == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_max_of_values_differentiates_twice():
+    from naivegrad.scalar.conv import amax
+
+    a, b = Value(0.5), Value(-1.5)
+    m = amax([a * a, b, 0.1])  # a * a = 0.25 is the max
+    (ga, gb) = grad(m, [a, b], create_graph=True)
+    assert (ga.data, gb.data) == (1.0, 0.0)
+    assert grad(ga, [a, b]) == [2.0, 0.0]
+
+
+def test_copied_and_pickled_graphs_differentiate_twice():
+    import copy
+    import pickle
+
+    x = Value(0.7)
+    y = (S.dot([x, 2.0], [x, x], 0.5).tanh() * x + 2.0 ** x - x / 3.0 + abs(x).relu()) ** 2.0
+    (want,) = grad(grad(y, [x], create_graph=True)[0], [x])
+    for clone in (copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        assert clone._op == "**2.0"
+        (leaf,) = {n for n in _topological(clone) if not n._prev and n.data == 0.7}
+        (g,) = grad(clone, [leaf], create_graph=True)
+        assert grad(g, [leaf]) == [want]
 
 
 def test_deep_chain_is_not_recursive():
@@ -243,8 +293,18 @@ def test_hand_built_node_with_unknown_op_names_it():
 def test_hand_built_node_with_a_known_name_but_made_up_locals_is_refused():
     a, b = Value(2.0), Value(3.0)
     node = Value(5.0, (a, b), "+")  # micrograd style: local derivatives are not recorded (zeros)
-    with pytest.raises(ValueError, match=r"'\+'"):
+    with pytest.raises(ValueError, match=r"'\+'.*made by hand"):
         grad(node, [a], create_graph=True)
+    assert grad(node, [a]) == [0.0]  # first order: the zeros it records
+
+
+def test_hand_built_node_with_the_op_of_a_real_node_is_refused():
+    a = Value(2.0)
+    real = a * 3.0
+    node = Value(6.0, (a,), real._op)  # the name of a real op, but no derivative recorded
+    assert node._op == "*"
+    with pytest.raises(ValueError, match="made by hand"):
+        node.backward(create_graph=True)
 
 
 def test_grad_checks_its_arguments():

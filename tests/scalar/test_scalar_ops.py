@@ -174,6 +174,10 @@ def test_node_records_operands_in_order_and_op_name():
     assert (2.0 - a)._prev == (a,)  # a number operand is folded into the derivative, not a node
     names = {(a + b)._op, (a * b)._op, (a - b)._op, (a / b)._op, a.exp()._op, a.tanh()._op, a.relu()._op}
     assert len(names) == 7 and all(isinstance(n, str) and n for n in names)
+    # The names micrograd users read (and graphs draw): a number operand shows only where it always has.
+    ops = [(a * 2.0)._op, (2.0 * a)._op, (a + 1)._op, (2.0 - a)._op, (2.0 / a)._op, (a ** 2)._op, (2 ** a)._op]
+    assert ops == ["*", "*", "+", "rsub", "rdiv", "**2.0", "rpow2.0"]
+    assert [str(op) for op in ops] == ops and [f"{op}" for op in ops] == ops and repr((a * b)._op) == "'*'"
 
 
 @settings(max_examples=max(20, settings.default.max_examples // 2))
