@@ -21,7 +21,7 @@ __all__ = [
     "func", "data", "viz", "gradcheck",
 ]
 
-_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "utils", "optimizer"}
+_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "nn_bundle_sc", "utils", "optimizer", "app", "engines"}
 
 
 def __getattr__(name):
