@@ -1,19 +1,26 @@
-"""The scalar engine against micrograd's, on the very graph micrograd's own MLP code builds.
+"""The scalar engine against micrograd's, and against Python's cyclic garbage collector.
 
-The model code below is written once, with micrograd's structure (a neuron is
-``sum((wi*xi for wi, xi in zip(self.w, x)), self.b)`` then relu: 2n + 1 nodes, no fused ``dot``), and
-parameterised by the Value class, so both runs build the same graph node for node and only the engine
-differs: forward and backward of micrograd's demo loss (hinge + L2) for MLP(2, [16, 16, 1]) on 100
-two-moons points. Both runs sit in one benchmark group, so the table's ratio column is the speed-up.
-The fused-``dot`` training step is measured in bench_nn.py.
+- ``scalar-engine: micrograd MLP graph``: the very graph micrograd's own MLP code builds. The model code
+  below is written once, with micrograd's structure (a neuron is ``sum((wi*xi for wi, xi in zip(self.w, x)),
+  self.b)`` then relu: 2n + 1 nodes, no fused ``dot``), and parameterised by the Value class, so both runs
+  build the same graph node for node and only the engine differs: forward and backward of micrograd's demo
+  loss (hinge + L2) for MLP(2, [16, 16, 1]) on 100 two-moons points. Both runs sit in one benchmark group,
+  so the table's ratio column is the speed-up. The fused-``dot`` training step is measured in bench_nn.py.
+- ``scalar-engine: build a 1M-node graph``: building a large graph with the collector on against the same
+  with it off (``gc.disable()`` around the round), in one group per way of building, so the ratio column
+  reads on / off: op by op in user code (a chain ``y = y * a + b``), and by naivegrad's own calls (the
+  scalar ``nn.MLP`` on a batch). Only the build is timed; the graph is freed in the next round's setup.
+  Under ``--benchmark-disable`` (CI) the graphs have 20,000 nodes instead of 1,000,000.
 """
 
 import gc
 import math
 import random
 
+import numpy as np
 import pytest
 
+from naivegrad import nn
 from naivegrad.scalar import Value as NaivegradValue
 
 
@@ -122,3 +129,56 @@ def bench_naivegrad_engine(benchmark):
     assert math.isclose(loss, ref.data, rel_tol=1e-12)
     for p, q in zip(model.parameters(), ref_model.parameters()):
         assert math.isclose(p.grad, q.grad, rel_tol=1e-9, abs_tol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- 1M nodes
+NODES, CI_NODES = 1_000_000, 20_000
+
+
+def chain(n):
+    """A graph of about ``n`` nodes built op by op in user code: y = y * a + b, two nodes a step."""
+    a, b = NaivegradValue(0.999), NaivegradValue(0.001)
+    y = NaivegradValue(0.5)
+    for _ in range(n // 2):
+        y = y * a + b
+    return y
+
+
+MLP_NODES_PER_POINT = 16 + 16 + 16 + 16 + 1  # MLP(2, [16, 16, 1]): a dot node per unit, a relu per hidden unit
+
+
+def mlp_forward(n):
+    """A graph of about ``n`` nodes built by naivegrad's own calls: the scalar MLP on a batch."""
+    model = nn.MLP(2, [16, 16, 1], backend="scalar", seed=0)
+    x = np.random.default_rng(0).standard_normal((max(1, n // MLP_NODES_PER_POINT), 2))
+    return model(x)
+
+
+BUILDS = {"op by op": chain, "nn.MLP forward": mlp_forward}
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+@pytest.mark.parametrize("how", list(BUILDS))
+def bench_build_a_large_graph(benchmark, how, collector):
+    benchmark.group = f"scalar-engine: build a 1M-node graph {how}, collector on vs off"
+    n = CI_NODES if benchmark.disabled else NODES
+    build, kept = BUILDS[how], []
+
+    def setup():
+        kept.clear()  # the previous round's graph is freed here, untimed
+        gc.collect()
+        return (), {}
+
+    def round_():
+        was = gc.isenabled()
+        if collector == "off":
+            gc.disable()
+        try:
+            kept.append(build(n))
+        finally:
+            if was:
+                gc.enable()
+
+    benchmark.extra_info["nodes"] = n
+    benchmark.pedantic(round_, setup=setup, rounds=3, warmup_rounds=0)
+    assert kept

@@ -10,9 +10,52 @@ import threading
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 
+# Ops ask "is this thread recording?" for every node they make, and reading a thread-local attribute costs
+# more than the rest of that test. So the answer is kept in two places: each thread's own switch
+# (``_state.enabled``, the truth), and ``threads_off[0]``, how many threads have it off right now. While that
+# count is 0, as it nearly always is, every thread records, and an op reads the count alone:
+#
+#     if not threads_off[0] or _state.enabled:   # record the node
+#
+# The count is the number of live ``_Off`` tokens: a thread holds one while its switch is off, and drops it
+# when the switch goes back on or when the thread ends (its thread-local attributes are deleted then), so a
+# thread that never switches back does not slow the others down for the rest of the process.
+_lock = threading.Lock()
+threads_off = [0]
+
+
+class _Off:
+    __slots__ = ()
+
+    def __init__(self):
+        with _lock:
+            threads_off[0] += 1
+
+    def __del__(self, _lock=_lock, threads_off=threads_off):  # (bound now: module globals may be gone at exit)
+        with _lock:
+            threads_off[0] -= 1
+
+
+_set = threading.local.__setattr__
+
+
 class _GradState(threading.local):
-    # A class attribute gives every new thread the default without a per-thread __init__.
+    # Class attributes give every new thread the default without a per-thread __init__.
     enabled = True
+    _off = None  # this thread's _Off token while its switch is off
+
+    def __setattr__(self, name, value):
+        if name != "enabled":
+            return _set(self, name, value)
+        # The token is taken before the switch goes off and dropped after it is back on, so the count is never
+        # 0 while a thread is not recording.
+        old = self._off
+        if not value and old is None:
+            _set(self, "_off", _Off())
+        _set(self, "enabled", value)
+        if value and old is not None:
+            _set(self, "_off", None)
+        # (the token's __del__ takes the lock when ``old`` goes, after this: never inside a ``with _lock``)
 
 
 _state = _GradState()

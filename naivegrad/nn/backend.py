@@ -18,7 +18,8 @@ import numpy as np
 from ..engines import ENGINES, SCALAR, TENSOR, is_tensor, is_value
 from ..scalar import Value
 from ..scalar import conv as _scalar_conv
-from ..scalar import dot as _dot
+from ..scalar._collector import pausing_collector
+from ..scalar.fused import dots as _dots
 from ..tensor import Function, Tensor
 from ..tensor.tensor import linear as _linear  # one node: x @ W.T + b, as torch.nn.functional.linear
 
@@ -165,31 +166,38 @@ class ScalarBackend:
         rows = [r.tolist() if isinstance(r, np.ndarray) else r[0] if len(r) == 1 else list(r) for r in batch]
         return rows[0] if batch.single else rows
 
-    # -- math
+    # -- math. The calls that make nodes pause the cyclic garbage collector (naivegrad.scalar._collector): a
+    # batch's graph is thousands of new objects, all alive, which it would otherwise walk again and again.
+    @pausing_collector
     def linear(self, x, weight, bias):
         _check_features(x, weight.shape[1], "Linear")
         rows = weight.tolist()
         bs = bias.tolist() if bias is not None else [None] * len(rows)
-        return ScalarBatch([[_dot(w, r, b) for w, b in zip(rows, bs)] for r in x], x.single)
+        return ScalarBatch(_dots(rows, x, bs), x.single)
 
+    @pausing_collector
     def neuron(self, x, weight, bias):
         _check_features(x, weight.shape[0], "Neuron")
         w = weight.tolist()
         b = bias.item() if bias is not None else None
-        return ScalarBatch([[_dot(w, r, b)] for r in x], x.single)
+        return ScalarBatch(_dots([w], x, [b]), x.single)
 
+    @pausing_collector
     def activation(self, x, name):
         return ScalarBatch([_activate_row(r, name) for r in x], x.single)
 
     # -- images: each row is one (C, H, W) array of Values or floats; the scalar reference ops run per row
+    @pausing_collector
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
         return ScalarBatch([_scalar_conv.conv2d(_image(r, "Conv2d"), weight, bias, stride, padding, dilation,
                                                 groups) for r in x], x.single)
 
+    @pausing_collector
     def max_pool2d(self, x, kernel_size, stride, padding):
         return ScalarBatch([_scalar_conv.max_pool2d(_image(r, "MaxPool2d"), kernel_size, stride, padding)
                             for r in x], x.single)
 
+    @pausing_collector
     def avg_pool2d(self, x, kernel_size, stride, padding, count_include_pad):
         return ScalarBatch([_scalar_conv.avg_pool2d(_image(r, "AvgPool2d"), kernel_size, stride, padding,
                                                     count_include_pad) for r in x], x.single)
@@ -247,11 +255,20 @@ def _row(r):
     return out
 
 
+_VALUE_TYPE = {Value}
+
+
 def _activate_row(row, name):
     """Apply the activation to every element of a row (numbers become Values first): a flat list, or an image
     array of any shape."""
     values = row.ravel().tolist() if isinstance(row, np.ndarray) else row
-    flat = [getattr(v if is_value(v) else Value(v), name)() for v in values]
+    if set(map(type, values)) == _VALUE_TYPE:
+        # A layer's outputs: the op on each, at C speed. The collector is paused already (activation() is), so
+        # the op's own body does, without the pause every op takes when user code calls it.
+        op = getattr(Value, name)
+        flat = list(map(getattr(op, "__wrapped__", op), values))
+    else:
+        flat = [getattr(v if is_value(v) else Value(v), name)() for v in values]
     if not isinstance(row, np.ndarray):
         return flat
     out = np.empty(len(flat), dtype=object)

@@ -8,8 +8,11 @@ Inputs are numpy arrays (or nested lists) of ``Value``s and numbers: one image (
 (N, C, H, W); the weight is (O, C / groups, kh, kw), as in PyTorch. Every output pixel is one fused node
 built by reading the formula straight off: a ``dot`` of the weights with the pixels under the kernel for
 ``conv2d``, the mean of the window for ``avg_pool2d``, and ``amax`` (a max node) for ``max_pool2d``.
-Padding is never materialised: the pixels it would supply are zeros (or, for max, never chosen), so they
-are simply left out. One Python call per output pixel: slow, meant for tiny inputs and for tests.
+In a convolution a padding pixel is a 0.0 in the dot, a product with its weight as in PyTorch (0 * inf is
+nan, in the value and in the weight's gradient; and, when the input carries tangents, 0.0 is a Value with
+tangent 0.0, since PyTorch's forward mode convolves the padded tangent too); pooling leaves padding out (it
+adds nothing to a sum, and max never chooses it). One Python call per output pixel: slow, meant for tiny
+inputs and for tests.
 """
 
 import numbers
@@ -39,17 +42,19 @@ def _batch(x, what):
     return as_batch(_array(x, f"{what}: input"), what)
 
 
-def _window(h, w, y, x, top, left, kernel, stride, dilation):
-    """The in-bounds (row, col, i, j) of output pixel (y, x)'s window, in row-major kernel order."""
+def _window(h, w, y, x, top, left, kernel, stride, dilation, padding=False):
+    """The in-bounds (row, col, i, j) of output pixel (y, x)'s window, in row-major kernel order; with
+    ``padding``, every kernel cell, a padding one as (None, None, i, j)."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     cells = []
     for i in range(kh):
         r = y * sh - top + i * dh
-        if 0 <= r < h:
-            for j in range(kw):
-                c = x * sw - left + j * dw
-                if 0 <= c < w:
-                    cells.append((r, c, i, j))
+        for j in range(kw):
+            c = x * sw - left + j * dw
+            if 0 <= r < h and 0 <= c < w:
+                cells.append((r, c, i, j))
+            elif padding:
+                cells.append((None, None, i, j))
     return cells
 
 
@@ -57,8 +62,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``: one ``dot`` node per output pixel.
 
     ``out[n, o, y, x] = dot(weight[o, c, i, j], input[n, g * C/groups + c, y*sh - top + i*dh, x*sw - left + j*dw])
-    + bias[o]`` over the in-bounds (c, i, j), g being output channel o's group. Returns an object array of
-    Values, (N, O, OH, OW) for a batch and (O, OH, OW) for one image.
+    + bias[o]`` over every (c, i, j), g being output channel o's group, a padding pixel being 0.0. Returns an
+    object array of Values, (N, O, OH, OW) for a batch and (O, OH, OW) for one image.
     """
     x, single = _batch(input, "conv2d")
     w = _array(weight, "conv2d: weight")
@@ -86,17 +91,28 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ow = out_size("conv2d", wd, left + right, kw, dilation[1], stride[1], "W")
     out = np.empty((n, o, oh, ow), dtype=object)
     per_group = o // groups
+    pad = _padding_pixel(x) if top or bottom or left or right else 0.0
     for y in range(oh):
         for xx in range(ow):
-            cells = _window(h, wd, y, xx, top, left, (kh, kw), stride, dilation)
+            cells = _window(h, wd, y, xx, top, left, (kh, kw), stride, dilation, padding=True)
             for k in range(o):
                 first = (k // per_group) * cg  # the group's first input channel
                 ws = [w[k, ci, i, j] for ci in range(cg) for (_, _, i, j) in cells]
                 bk = None if b is None else b[k]
                 for m in range(n):
-                    xs = [x[m, first + ci, r, col] for ci in range(cg) for (r, col, _, _) in cells]
+                    xs = [pad if r is None else x[m, first + ci, r, col]
+                          for ci in range(cg) for (r, col, _, _) in cells]
                     out[m, k, y, xx] = dot(ws, xs, bk)
     return out[0] if single else out
+
+
+def _padding_pixel(x):
+    """A padding pixel: the number 0.0, or a Value 0.0 with tangent 0.0 when the input carries tangents, so
+    that the tangent is PyTorch's conv(x_t, w) + conv(x, w_t), padded x_t included (nan * 0 with a nan weight)."""
+    for v in x.flat:
+        if type(v) is Value and v.tangent is not None:
+            return Value(0.0, tangent=0.0)
+    return 0.0
 
 
 def _d_max(chosen, out):

@@ -15,6 +15,7 @@ small. A node built by hand, micrograd style, has a plain str for ``_op``: no ru
 """
 
 from ..grad_mode import _state as _grad_state
+from ._collector import pausing_collector
 from .value import Op, Value, _by_creation, _topological
 
 __all__ = ["backward_with_graph", "grad"]
@@ -91,6 +92,7 @@ def _as_value(g):
     return g if type(g) is Value else Value(g)
 
 
+@pausing_collector
 def grad(outputs, inputs, grad_outputs=None, create_graph=False):
     """d(sum_i grad_outputs[i] * outputs[i]) / d(inputs), without touching any ``.grad`` (torch.autograd.grad).
 
@@ -139,6 +141,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
     return result
 
 
+@pausing_collector
 def backward_with_graph(root):
     """``root.backward(create_graph=True)``: as ``backward()``, but every ``.grad`` it sets is a Value.
 

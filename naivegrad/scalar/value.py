@@ -23,6 +23,11 @@ A rule therefore only uses arithmetic, the functions ``div``, ``log``, ``pow_``,
 defined below, which work on floats and on Values alike, and ``float()`` to read a number for a branch.
 The rules of abs and relu, whose derivatives are constant on either side of the kink, read numbers only.
 
+Where an op passes no gradient at all to an operand, its rule gives ``SELECTED`` rather than 0.0: relu where
+x <= 0, and d/da a ** b at b == 0. It is 0.0 whose products are 0.0 too, so an infinite or nan gradient (or
+tangent) gives exactly 0 there, as PyTorch's masks do (threshold_backward, where), and not 0 * inf = nan. A
+derivative that is merely 0 (abs at 0, x * 0) multiplies, as in PyTorch.
+
 Numerics follow IEEE-754 as numpy and PyTorch do (log(0) = -inf, exp(1000) = inf, (-8) ** 0.5 = nan):
 the functions in ``naivegrad.scalar.ieee`` replace ``math``'s, which raise instead.
 """
@@ -31,9 +36,11 @@ import math
 from itertools import count
 from numbers import Real
 from operator import attrgetter
+from types import FunctionType
 
-from ..grad_mode import _state as _grad_state
+from ..grad_mode import _state as _grad_state, threads_off as _threads_off
 from . import ieee
+from ._collector import pausing_collector, pausing_op
 
 __all__ = ["Value"]
 
@@ -64,6 +71,21 @@ def cos(x):
     return x.cos() if type(x) is Value else ieee.cos(x)
 
 
+class _Selected(float):
+    """0.0, as the local derivative of an operand that gets no gradient: its products are 0.0, even by inf
+    or nan. Only rules give it, and only for those operands, so every other product stays a plain float's."""
+
+    __slots__ = ()
+
+    def __mul__(self, other):
+        return 0.0
+
+    __rmul__ = __mul__
+
+
+SELECTED = _Selected(0.0)
+
+
 # ---------------------------------------------------------------------------- the derivative rules
 # One per op: rule(*arguments, out) -> (d out / d argument, for each argument). Number arguments get a
 # derivative too (it is simply not used), so that one rule covers a * b, a * 2.0, 2.0 ** a and a ** b.
@@ -85,10 +107,11 @@ def _d_div(a, b, out):
 
 def _d_pow(a, b, out):
     na, nb = float(a), float(b)  # the numbers, for PyTorch's conventions:
-    # d/da a**b = b a**(b-1), taken as 0 at b == 0 (not 0 * inf at a == 0). An exponent that is a Value keeps
-    # the expression there (it is 0, and its d/db is a**-1) where a**-1 is finite.
+    # d/da a**b = b a**(b-1), taken as 0 at b == 0 (not 0 * inf at a == 0), selected: a ** 0 is the constant
+    # 1. An exponent that is a Value keeps the expression there (it is 0, and its d/db is a**-1) where a**-1
+    # is finite.
     if nb == 0.0 and (type(b) is not Value or not math.isfinite(ieee.pow_(na, -1.0))):
-        da = 0.0
+        da = SELECTED
     else:
         da = b * pow_(a, b - 1.0)
     # d/db a**b = a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0, not 0 * -inf).
@@ -112,6 +135,17 @@ def _d_log(x, out):
     return (div(1.0, x),)
 
 
+def _d_log1p(x, out):
+    return (div(1.0, 1.0 + x),)
+
+
+def _log1p(x):
+    """log(1 + x) on a float, accurate for tiny x (math.log1p), IEEE at the pole: -inf at -1, nan below -1."""
+    if x > -1.0:
+        return math.log1p(x)
+    return -math.inf if x == -1.0 else math.nan
+
+
 def _d_sqrt(x, out):
     return (div(0.5, out),)
 
@@ -125,7 +159,9 @@ def _d_sigmoid(x, out):
 
 
 def _d_relu(x, out):
-    return (1.0 if x > 0.0 else 0.0,)  # relu'(0) = 0, as in PyTorch (a number: see _Steps)
+    # relu'(0) = 0, as in PyTorch (a number: see _Steps); no gradient passes where x <= 0, and all of it
+    # elsewhere, at nan too (PyTorch's threshold_backward).
+    return (SELECTED,) if x <= 0.0 else (1.0,)
 
 
 def _d_sin(x, out):
@@ -194,6 +230,7 @@ _ADD, _SUB, _MUL, _DIV, _POW = Op("+", _d_add), Op("-", _d_sub), Op("*", _d_mul)
 _NEG, _ABS, _EXP, _LOG = Op("neg", _d_neg), _Steps("abs", _d_abs), Op("exp", _d_exp), Op("log", _d_log)
 _SQRT, _TANH, _SIGMOID = Op("sqrt", _d_sqrt), Op("tanh", _d_tanh), Op("sigmoid", _d_sigmoid)
 _RELU, _SIN, _COS = _Steps("relu", _d_relu), Op("sin", _d_sin), Op("cos", _d_cos)
+_LOG1P = Op("log1p", _d_log1p)
 _PLUS, _MINUS, _RSUB = _WithNumber("+", _d_add), _WithNumber("-", _d_sub), _WithNumber("rsub", _d_sub, True)
 _TIMES, _OVER, _RDIV = _WithNumber("*", _d_mul), _WithNumber("/", _d_div), _WithNumber("rdiv", _d_div, True)
 _POWER, _RPOW = _WithNumber("**", _d_pow, named=True), _WithNumber("rpow", _d_pow, True, named=True)  # "**2.0"
@@ -205,6 +242,14 @@ _D_ADD_LEFT, _D_SUB_LEFT, _D_SUB_RIGHT = _D_ADD[:1], _D_SUB[:1], _D_SUB[1:]
 
 
 # ---------------------------------------------------------------------------- making nodes
+class _Unrecorded(Op):
+    """The op of a result computed under no_grad: an empty name and no operands, as a leaf has, but its own
+    type, so that backward() can tell it from a leaf (or from a constant, such as a sum of numbers) and refuse."""
+
+
+_UNRECORDED = _Unrecorded("", None)
+
+
 def _node(data, prev, local, op):
     """Make an op's output. ``prev`` are the Value operands, ``local`` d(data)/d(operand) for each."""
     out = _new(Value)
@@ -216,13 +261,13 @@ def _node(data, prev, local, op):
         out.tangent = None
     else:
         out.tangent = sum(l * p.tangent for l, p in zip(local, prev) if p.tangent is not None)
-    if _grad_state.enabled:
+    if not _threads_off[0] or _grad_state.enabled:  # recording (the count spares most ops a thread-local read)
         out._prev = prev
         out._local = local
         out._op = op
     else:
         out._prev = out._local = ()
-        out._op = ""
+        out._op = _UNRECORDED
     return out
 
 
@@ -230,7 +275,7 @@ def _const(x):
     """A plain real number as a float, or None: a constant operand gets no node of its own (as in PyTorch)."""
     if type(x) is float:  # not isinstance: a numpy float64 must become a float, or numpy arithmetic leaks in
         return x
-    if isinstance(x, Real):
+    if type(x) is int or isinstance(x, Real):  # (an int first: the ABC check is slow, and 1 - x is common)
         return float(x)
     return None
 
@@ -251,11 +296,13 @@ class Value:
     __slots__ = ("data", "grad", "tangent", "_prev", "_local", "_op", "_id", "__weakref__")
 
     def __init__(self, data, _children=(), _op="", *, tangent=None):
-        if isinstance(data, Value):
-            data = data.data
-        elif not isinstance(data, Real):
-            raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {data!r}")
-        self.data = float(data)
+        if type(data) is not float:  # (a float, the common case, needs no checks)
+            if isinstance(data, Value):
+                data = data.data
+            elif not isinstance(data, Real):
+                raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {data!r}")
+            data = float(data)
+        self.data = data
         self.grad = 0.0
         self.tangent = None if tangent is None else float(tangent)
         # micrograd lets users build nodes by hand; such nodes have no local derivatives to walk, and their
@@ -370,6 +417,11 @@ class Value:
         out = ieee.log(x)
         return _node(out, (self,), _d_log(x, out), _LOG)
 
+    def log1p(self):
+        x = self.data
+        out = _log1p(x)
+        return _node(out, (self,), _d_log1p(x, out), _LOG1P)
+
     def sqrt(self):
         x = self.data
         out = ieee.sqrt(x)
@@ -407,21 +459,17 @@ class Value:
         As in PyTorch, leaf gradients add up across calls (zero them between steps). Interior nodes are
         reset first, so a second backward through the same graph adds exactly one more gradient.
         With ``create_graph=True`` the gradients are themselves Values with a graph, so they can be
-        differentiated again (higher-order derivatives); see ``naivegrad.func``.
+        differentiated again (higher-order derivatives); see ``naivegrad.func``. A Value computed under
+        ``no_grad`` recorded no graph: its backward() raises RuntimeError, as a Tensor's does.
         """
+        if type(self._op) is _Unrecorded:
+            raise RuntimeError("backward() on a Value that does not require grad (computed under no_grad, so "
+                               "it records no graph to differentiate)")
         if create_graph:
             from .higher_order import backward_with_graph
 
             return backward_with_graph(self)
-        order = _topological(self)
-        for v in order:
-            if v._prev:
-                v.grad = 0.0
-        self.grad += 1.0
-        for v in order:
-            g = v.grad
-            for child, local in zip(v._prev, v._local):
-                child.grad += local * g
+        _backward(self)
 
     # ------------------------------------------------------------------ conveniences
     def item(self):
@@ -433,6 +481,51 @@ class Value:
 
     def __repr__(self):
         return f"Value(data={self.data!r}, grad={self.grad!r})"
+
+
+class _Zero(float):
+    """0.0, as a new object every time (a float subclass: even where equal floats may be one object)."""
+
+    def __new__(cls):
+        return super().__new__(cls, 0.0)
+
+
+@pausing_collector
+def _backward(root):
+    """d root / d node, into every node's grad: interior nodes are reset first, leaves accumulate."""
+    # The interior nodes reachable from root (leaves only receive), newest first: creation order is a topological
+    # order. On the way each gets grad = zero, a 0.0 made for this call: that resets it, and marks it as found
+    # (a node with many parents is listed once) without a set to look it up in.
+    zero = _Zero()
+    order, stack = [], [root]
+    keep, push = order.append, stack.append
+    if root._prev:
+        keep(root)
+        root.grad = zero
+    while stack:
+        for child in stack.pop()._prev:
+            if child._prev and child.grad is not zero:
+                child.grad = zero
+                keep(child)
+                push(child)
+    order.sort(key=_by_creation, reverse=True)
+    root.grad += 1.0
+    for v in order:
+        # One loop body per number of operands, the two common ones unrolled: as fast as Python gets.
+        prev = v._prev
+        n = len(prev)
+        if n == 2:
+            a, b = prev
+            da, db = v._local
+            g = v.grad
+            a.grad += da * g
+            b.grad += db * g
+        elif n == 1:
+            prev[0].grad += v._local[0] * v.grad
+        elif n:
+            g = v.grad
+            for child, local in zip(prev, v._local):
+                child.grad += local * g
 
 
 def _topological(root):
@@ -449,3 +542,20 @@ def _topological(root):
                 push(child)
     order.sort(key=_by_creation, reverse=True)
     return order
+
+
+# ---------------------------------------------------------------------------- every op pauses the collector
+# A graph built op by op in a loop (``y = y * a + b``, a million times) is all new objects, all alive: left
+# alone, Python's cyclic garbage collector walks it again and again as it grows (a large graph builds several
+# times slower), and no call of naivegrad's spans the loop. So every op runs with the collector paused, as
+# naivegrad's larger calls do (see naivegrad.scalar._collector): a collection that comes due meanwhile happens
+# at the next allocation outside an op. The ops are wrapped here, all at once (every method that makes a node
+# with ``_node``, a new one included), so that each still reads as its math.
+def _pause_ops(cls):
+    paused = {}
+    for name, attr in list(vars(cls).items()):
+        if isinstance(attr, FunctionType) and "_node" in attr.__code__.co_names:
+            setattr(cls, name, paused.setdefault(id(attr), pausing_op(attr)))  # an alias (__radd__) shares one
+
+
+_pause_ops(Value)

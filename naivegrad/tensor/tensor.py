@@ -346,8 +346,8 @@ class Tensor:
         """-self."""
         return Neg.apply(self)
 
-    # abs, exp, log, sqrt, tanh, sigmoid, relu, sin and cos are defined with their ops, by their Functions in
-    # ops/elementwise.py (``methods = ("exp",)``): one place per elementwise op.
+    # The unary elementwise methods (abs, exp, log, ...) are defined with their ops, by their Functions in
+    # ops/elementwise.py (``methods = ("exp",)``): one place per elementwise op, none here.
 
     def maximum(self, other):
         """Elementwise max of self and other (ties share the gradient half/half, as in PyTorch)."""

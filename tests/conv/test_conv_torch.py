@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conv_cases import FLOATS, arrays, conv_cases, pool_cases
+from conv_cases import FLOATS, arrays, backward_with, conv_cases, data, grads, leaves, pool_cases, tangents
 from naivegrad.func import jvp
+from naivegrad.scalar.conv import conv2d as scalar_conv2d
 from naivegrad.tensor import Tensor
 from naivegrad.tensor.ops.conv import avg_pool2d, conv2d, max_pool2d
 
@@ -87,17 +88,78 @@ def test_max_pool2d_picks_the_element_torch_picks(case):
 
 
 @settings(max_examples=max(20, settings.default.max_examples // 2))
-@given(pool_cases(elements=SPECIALS))
-def test_max_pool2d_with_nan_and_infinities_matches_torch(case):
+@given(pool_cases(elements=SPECIALS), st.booleans())
+def test_max_pool2d_with_nan_and_infinities_matches_torch(case, nonfinite_gradient):
     opts = _pool_options(case)
     tx, px = Tensor(case["x"]), _torch(case["x"])
     y = max_pool2d(tx, **opts)
     py = F.max_pool2d(px, **opts)
     np.testing.assert_array_equal(y.data, py.detach().numpy())
-    g = np.random.default_rng(3).integers(-8, 9, y.shape).astype(float)
+    rng = np.random.default_rng(3)
+    g = rng.integers(-8, 9, y.shape).astype(float)
+    if nonfinite_gradient:  # an element not chosen gets exactly 0, never 0 * inf
+        g[rng.random(y.shape) < 0.3] = rng.choice([np.inf, -np.inf, np.nan])
     y.backward(g)
     py.backward(torch.tensor(g))
     np.testing.assert_array_equal(tx.grad, px.grad.numpy())
+
+
+def _nonfinite(a, rng, share=0.15):
+    """``a`` with about ``share`` of its elements (at least one) set to inf, -inf or nan."""
+    a = a.copy()
+    flat = a.reshape(-1)
+    hit = rng.random(flat.size) < share
+    hit[rng.integers(flat.size)] = True
+    flat[hit] = rng.choice([np.inf, -np.inf, np.nan], size=int(hit.sum()))
+    return a
+
+
+@settings(max_examples=max(20, settings.default.max_examples // 2))
+@given(conv_cases(max_groups=2, max_extra=3), st.sampled_from(["x", "w", "b", "g"]), st.integers(0, 2**32 - 1))
+def test_conv2d_with_nan_and_infinities_matches_torch_on_both_engines(case, where, seed):
+    # A non-finite pixel, weight, bias or output gradient: values, every gradient and (forward mode) the
+    # tangent must have PyTorch's nans and infinities. Padding multiplies its weight (0 * inf = nan), and the
+    # stride-1 input gradient must not add 0 * inf from the columns past the image's edge.
+    import torch.func
+
+    rng = np.random.default_rng(seed)
+    opts = _conv_options(case)
+    x, w, b = case["x"], case["w"], case["b"]
+    if where == "x":
+        x = _nonfinite(x, rng)
+    elif where == "w":
+        w = _nonfinite(w, rng)
+    elif where == "b" and b is not None:
+        b = _nonfinite(b, rng)
+    tx, tw = Tensor(x), Tensor(w)
+    tb = None if b is None else Tensor(b)
+    y = conv2d(tx, tw, tb, **opts)
+    px, pw, pb = _torch(x), _torch(w), _torch(b)
+    py = F.conv2d(px, pw, pb, **opts)
+    g = rng.standard_normal(y.shape)
+    if where == "g" and g.size:
+        g = _nonfinite(g, rng)
+    y.backward(g)
+    py.backward(torch.tensor(g))
+    X, W = leaves(x), leaves(w)
+    B = None if b is None else leaves(b)
+    out = scalar_conv2d(X, W, B, **opts)
+    backward_with(out, g)
+    expected = py.detach().numpy()
+    for got in (y.data, data(out)):
+        np.testing.assert_allclose(got, expected, **CLOSE)
+    for mine, scalar_side, theirs in ((tx, X, px), (tw, W, pw), (tb, B, pb)):
+        if theirs is not None:
+            np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), **CLOSE)
+            np.testing.assert_allclose(grads(scalar_side), theirs.grad.numpy(), **CLOSE)
+    primals = [x, w] + ([b] if b is not None else [])
+    dirs = [rng.standard_normal(p.shape) for p in primals]
+    _, jv = jvp(lambda *ts: conv2d(*ts, **opts), tuple(primals), tuple(dirs))
+    _, expected_jv = torch.func.jvp(lambda *ts: F.conv2d(*ts, **opts), tuple(map(torch.tensor, primals)),
+                                    tuple(map(torch.tensor, dirs)))
+    np.testing.assert_allclose(jv, expected_jv.numpy(), **CLOSE)
+    on_values = scalar_conv2d(*[leaves(p, t) for p, t in zip(primals, dirs)], **opts)
+    np.testing.assert_allclose(tangents(on_values), expected_jv.numpy(), **CLOSE)
 
 
 @given(pool_cases(), st.booleans())

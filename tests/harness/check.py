@@ -21,13 +21,19 @@ from naivegrad.scalar import Value
 
 from .scalar_ref import objects
 from .spec import Domain
-from .values import ParityElements, SmoothElements, distinct
+from .values import ParityElements, SmoothElements, distinct, with_nonfinite
 
 __all__ = ["Case", "Result", "draw_case", "seeded_cases", "run_tensor", "run_scalar", "run_torch", "numerical_vjp",
-           "numerical_jvp", "assert_close", "magnitude", "rtol_for", "fd_rtol_for", "DTYPES"]
+           "numerical_jvp", "assert_close", "nonfinite_rounding", "magnitude", "rtol_for", "fd_rtol_for", "DTYPES"]
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _DIRECTIONS = Domain(-2.0, 2.0)
+# Non-finite draws (parity mode only): in a share of cases (``Op.nonfinite`` for the inputs, NONFINITE_CASES
+# for the cotangent and for the tangents, each its own coin) a few elements are inf, -inf or nan
+# (``values.with_nonfinite``). Then the engines and PyTorch must agree on every nan, infinity and exact zero: a
+# derivative that selects (relu, clip, maximum, where, max pooling, x ** 0) gives 0 where it does not pass the
+# gradient on, one that multiplies (mul, abs, amax) gives 0 * inf = nan.
+NONFINITE_CASES = 0.25
 
 
 @dataclass
@@ -94,25 +100,38 @@ def draw_case(draw, op, mode="parity", dtype=None):
     if dtype is None:
         dtype = draw.sampled_from(DTYPES)
     dtype = np.dtype(dtype)
+    parity = mode == "parity"
     if mode == "smooth" and op.ties:
         leaves = distinct(draw, leaf_shapes, leaf_domains[0])
+    elif parity:
+        leaves = [draw.array(s, ParityElements(d)) for s, d in zip(leaf_shapes, leaf_domains)]
+        if op.nonfinite and draw.booleans(op.nonfinite):  # a few inf, -inf, nan in one leaf, or in each
+            chosen = range(len(leaves)) if draw.booleans(0.25) else [draw.integers(0, len(leaves) - 1)]
+            for i in chosen:
+                leaves[i] = with_nonfinite(draw, leaves[i], leaf_domains[i].nonfinite)
     else:
-        kind = ParityElements if mode == "parity" else SmoothElements
-        leaves = [draw.array(s, kind(d)) for s, d in zip(leaf_shapes, leaf_domains)]
+        leaves = [draw.array(s, SmoothElements(d)) for s, d in zip(leaf_shapes, leaf_domains)]
     leaves = [_round(a, dtype) for a in leaves]
     if mode == "smooth":
         if not all(d.is_smooth(a) for d, a in zip(leaf_domains, leaves)):
             return None
         if op.smooth is not None and not op.smooth([leaves[i] for i in inputs], params):
             return None
-    tangents = [_round(draw.array(s, ParityElements(_DIRECTIONS)), dtype) for s in leaf_shapes]
+    nonfinite = parity and draw.booleans(NONFINITE_CASES)
+    tangents = [_round(_directions(draw, s, nonfinite), dtype) for s in leaf_shapes]
     case = Case(op, mode, dtype, params, leaves, inputs, tuple(constant), tangents)
     with no_grad():
         out = _call_tensor(case, next(iter(op.tensor_forms.values())), [_tensor(a, np.float64, False) for a in leaves])
     if mode == "smooth" and not np.isfinite(out.data).all():
         return None  # the mean or logsumexp of nothing (nan, -inf): no derivative to approximate
-    case.cotangent = _round(draw.array(np.shape(out.data), ParityElements(_DIRECTIONS)), dtype)
+    case.cotangent = _round(_directions(draw, np.shape(out.data), parity and draw.booleans(NONFINITE_CASES)), dtype)
     return case
+
+
+def _directions(draw, shape, nonfinite):
+    """A tangent or a cotangent: finite values, and a few inf, -inf and nan when ``nonfinite``."""
+    a = draw.array(shape, ParityElements(_DIRECTIONS))
+    return with_nonfinite(draw, a) if nonfinite else a
 
 
 def seeded_cases(op, mode, count, dtype=None):
@@ -260,11 +279,15 @@ def fd_rtol_for(dtype):
     return max(1e-6, 2.0 ** 10 * np.finfo(dtype).eps)
 
 
-def assert_close(actual, expected, dtype, what="", scale=1.0, rtol=None, atol=0.0, context=""):
+def assert_close(actual, expected, dtype, what="", scale=1.0, rtol=None, atol=0.0, context="", inf_or_nan=False):
     """``actual`` (computed in ``dtype``) against ``expected`` (float64, rounded to ``dtype`` here).
 
     Same shape; nan exactly where expected is nan; the same infinities; elsewhere
-    |actual - expected| <= rtol * (|expected| + scale) + atol, reporting the worst element otherwise."""
+    |actual - expected| <= rtol * (|expected| + scale) + atol, reporting the worst element otherwise.
+
+    ``inf_or_nan``: nan is accepted where ±inf is expected. For float32 results from an infinite cotangent (or
+    tangent): a derivative that rounds to 0 in float32 (1 - tanh(10)**2) meets the inf as 0 * inf = nan, where
+    float64 gives inf (see ``nonfinite_rounding``)."""
     dtype = np.dtype(dtype)
     rtol = rtol_for(dtype) if rtol is None else rtol
     actual = np.asarray(actual, dtype=np.float64)
@@ -275,12 +298,14 @@ def assert_close(actual, expected, dtype, what="", scale=1.0, rtol=None, atol=0.
     bad = np.isnan(actual) != np.isnan(expected)
     inf = np.isinf(expected) | np.isinf(actual)
     bad |= inf & ~np.isnan(expected) & (actual != expected)
+    if inf_or_nan:
+        bad &= ~(np.isnan(actual) & np.isinf(expected))
     finite = np.isfinite(expected) & np.isfinite(actual)
     excess = np.zeros(actual.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(actual - expected)
         allowed = rtol * (np.abs(expected) + scale) + atol
-    excess[finite] = (diff - allowed)[finite]
+        excess[finite] = (diff - allowed)[finite]
     excess[bad] = np.inf
     if actual.size and excess.max() > 0:
         i = np.unravel_index(int(np.argmax(excess)), actual.shape)
@@ -288,6 +313,14 @@ def assert_close(actual, expected, dtype, what="", scale=1.0, rtol=None, atol=0.
             f"{what}: worst element {tuple(int(k) for k in i)}: {actual[i]!r} vs expected {expected[i]!r} "
             f"(|diff| {diff[i]:.3g} > {allowed[i]:.3g}; rtol {rtol:.3g}, scale {scale:.3g}); "
             f"{int((excess > 0).sum())} of {actual.size} elements off\n{context}")
+
+
+def nonfinite_rounding(dtype, *directions):
+    """True for a float32 (or narrower) case whose cotangent or tangents hold inf or nan: ``assert_close``'s
+    ``inf_or_nan``. A float64 case must match exactly."""
+    if np.dtype(dtype) == np.float64:
+        return False
+    return any(d is not None and not np.isfinite(d).all() for d in directions)
 
 
 def magnitude(*arrays):

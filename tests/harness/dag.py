@@ -4,8 +4,9 @@
 (unary, binary, constant, reduction, softmax, matmul, movement, where, clip) to earlier nodes, often the
 same ones (shared subexpressions). It evaluates as it builds (tensor engine, float64) so that every node
 stays where all three implementations are defined and agree on conventions: operands of log / sqrt / pow
-positive, divisors away from 0, magnitudes below 1e4, and nothing within 1e-6 of a kink or a tie without
-being exactly on it (there the engines' last-ulp differences would pick different sides).
+positive, divisors away from 0, an op that joined from the table (``FROM_TABLE``) inside its ``Domain``,
+magnitudes below 1e4, and nothing within 1e-6 of a kink or a tie without being exactly on it (there the
+engines' last-ulp differences would pick different sides).
 
 ``run_tensor`` / ``run_scalar`` / ``run_torch`` return every node's value and every input's gradient of
 loss = sum over the sinks (nodes nobody uses) of <cotangent, node>. ``to_python(dag)`` prints the DAG as a
@@ -20,12 +21,13 @@ from naivegrad import no_grad, scalar
 from naivegrad.engines import is_value
 from naivegrad.scalar import Value
 
-from . import get
+from . import OPS, get
 from .scalar_ref import objects
 from .spec import Domain
 from .values import ParityElements
 
-__all__ = ["Dag", "Node", "draw_dag", "run_tensor", "run_scalar", "run_torch", "to_python", "FUZZ_OPS"]
+__all__ = ["Dag", "Node", "draw_dag", "run_tensor", "run_scalar", "run_torch", "to_python", "FUZZ_OPS",
+           "FROM_TABLE"]
 
 # op name -> its kind (how operands and options are chosen)
 FUZZ_OPS = {
@@ -36,6 +38,13 @@ FUZZ_OPS = {
     "matmul": "matmul", "transpose_reverse": "unary", "reshape": "unary", "expand": "unary",
     "unsqueeze": "unary", "squeeze": "unary", "getitem": "unary", "concatenate": "concatenate",
 }
+# Every other plain elementwise op of the table (one or two operands, no options, a printer and a torch form)
+# joins from its table entry alone, guarded by its own Domain (``_inside_domain``): adding such an op to
+# tests/harness/ops_elementwise.py adds it to the fuzzer, with no line here.
+FROM_TABLE = {op.name: "unary" if op.arity == 1 else "binary" for op in OPS
+              if op.name not in FUZZ_OPS and op.elementwise and op.arity in (1, 2) and op.params is None
+              and op.case is None and op.source and op.torch}
+FUZZ_OPS.update(FROM_TABLE)
 KINK = 1e-6        # nearer than this to a kink or a tie, but not on it: rejected
 LIMIT = 1e4        # no value above this magnitude
 
@@ -101,7 +110,20 @@ def _guard(name, xs, params):
         return not _near_ties(x)
     if name == "clip":
         return not any(b is not None and _near(x, b) for b in (params["lo"], params["hi"]))
+    if name in FROM_TABLE:
+        return _inside_domain(get(name), xs, params)
     return True
+
+
+def _inside_domain(op, xs, params):
+    """The guard of an op that joined from the table: every operand inside its Domain's smooth range [lo, hi],
+    and on each kink (or tie, for ``ties`` ops) or at least KINK away from it."""
+    for x, d in zip(xs, op.input_domains(params)):
+        if x.size and (x.min() < d.lo or x.max() > d.hi):
+            return False
+        if any(_near(x, k) for k in d.kinks):
+            return False
+    return not (op.ties and _near(*np.broadcast_arrays(*xs)))
 
 
 def _small(shape):

@@ -66,6 +66,8 @@ class HypothesisDraw:
     def booleans(self, p=0.5):
         if p == 0.5:
             return self._draw(_integers(0, 1)) == 1
+        if p > 0.5:
+            return not self.booleans(1.0 - p)
         # hypothesis has no weighted coin; a die with round(1/p) faces shrinks towards False.
         faces = max(2, round(1 / p))
         return self._draw(_integers(0, faces - 1)) == faces - 1

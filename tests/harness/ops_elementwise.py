@@ -7,6 +7,8 @@ scalar side then gets plain floats, which runs Value's folded-constant paths) or
 ``2 ** x``), the Value ``__r*__`` operators and the tensor engine's scalar paths.
 """
 
+import math
+
 import numpy as np
 
 from naivegrad.tensor import maximum as t_maximum
@@ -48,10 +50,10 @@ def _torch(name):
     return f
 
 
-def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None):
+def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None, **kw):
     return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, domain=domain, exact=True,
               value_forms=value_forms, tensor_forms=tensor_forms, functions=(name,),
-              torch=torch or _torch(name), source=source or "{0}.%s()" % name)
+              torch=torch or _torch(name), source=source or "{0}.%s()" % name, **kw)
 
 
 def binary(name, value_forms, tensor_forms, source, torch, domains=None, **kw):
@@ -72,6 +74,11 @@ OPS = [
     unary("exp", {"exp": lambda a: a.exp()}, {"exp": lambda a: a.exp()},
           domain=Domain(-5.0, 5.0, specials=(-10.0, 10.0))),
     unary("log", {"log": lambda a: a.log()}, {"log": lambda a: a.log()}, domain=POSITIVE),
+    # The pole at -1 (-inf, and nan below) and tiny x, where log(1 + x) would lose every digit: parity only.
+    unary("log1p", {"log1p": lambda a: a.log1p()}, {"log1p": lambda a: a.log1p()},
+          domain=Domain(-0.95, 5.0, specials=(-1.0, -2.0, 1e-20, -1e-300)),
+          closed_form=dict(value=np.log1p, deriv=lambda x: 1.0 / (1.0 + x), domain=(-0.5, 1e3),
+                           third=lambda lo, hi: 2.0 / (1.0 + lo) ** 3, ulps=2)),
     unary("sqrt", {"sqrt": lambda a: a.sqrt()}, {"sqrt": lambda a: a.sqrt()}, domain=POSITIVE),
     unary("tanh", {"tanh": lambda a: a.tanh()}, {"tanh": lambda a: a.tanh()},
           domain=Domain(-3.0, 3.0, specials=(-10.0, 10.0))),
@@ -133,7 +140,9 @@ def _pow_const_domain(params):
     n = float(params["c"])
     if n.is_integer():
         return (Domain(-3.0, 3.0, kinks=(0.0,) if n < 0 else (), specials=(0.0,)),)
-    return (Domain(0.1, 3.0, specials=(0.0,)),)  # a non-integer power of a negative number is nan
+    # A non-integer power of a negative number is nan. Not -inf either: x ** 0.5 at -inf is inf for C's pow
+    # (the scalar engine), nan for numpy's and PyTorch's sqrt (and x ** -0.5 is nan for PyTorch's rsqrt).
+    return (Domain(0.1, 3.0, specials=(0.0,), nonfinite=(math.inf, math.nan)),)
 
 
 OPS += [

@@ -5,9 +5,16 @@ up in several places, and the scalar engine adds up its gradient from each); ari
 with the fused ``naivegrad.scalar.sum`` / ``dot`` for sums. Where the tensor engine has a convention at a
 non-differentiable point, it is written here as a plain scalar expression, so that it is stated once:
 
-- ``maximum(a, b) = (a + b + |a - b|) / 2``: with abs'(0) = 0 each operand gets half the gradient at a tie.
-- ``max`` over a slice with k tied maxima is their mean; ``clip`` is x itself inside [lo, hi] (bounds
-  included) and the bound, a constant, outside; max pooling picks the first maximum in row-major order.
+- ``maximum(a, b)`` is the larger operand itself (the other one is not in the graph: it gets exactly 0, even
+  from an infinite gradient), ``(a + b) / 2`` at a tie (half the gradient each), and ``a + b`` where either is
+  nan (PyTorch passes the whole gradient to both).
+- ``max`` over a slice with k tied maxima is their mean, and the other elements get 0 * the gradient (nan
+  from an infinite one: ``torch.amax`` multiplies, it does not select); a slice with a nan gives nan, value
+  and gradients. ``clip`` is x itself inside [lo, hi] (bounds included) and the bound, a constant, outside
+  (and at nan); max pooling picks the first maximum in row-major order, or the last nan.
+
+These conventions are PyTorch's, with inf, -inf and nan among the inputs and the cotangents (tests/parity
+draws them): a derivative that selects gives an exact 0, one that multiplies gives 0 * inf = nan.
 
 Elements of the results are Values or plain floats (constants, e.g. padding).
 """
@@ -78,12 +85,22 @@ def along_axis(fn, A, axis):
 
 # ---------------------------------------------------------------------------------------------- elementwise
 def maximum(a, b):
-    """max(a, b) with half the gradient to each operand at a tie (abs'(0) = 0 does it)."""
-    return (a + b + abs(a - b)) * 0.5
+    """max(a, b): the larger operand itself (the other gets no gradient at all, so exactly 0 whatever the
+    gradient is), half the gradient to each at a tie, and all of it to both where either is nan."""
+    return _larger(a, b, 1.0)
 
 
 def minimum(a, b):
-    return (a + b - abs(a - b)) * 0.5
+    return _larger(a, b, -1.0)
+
+
+def _larger(a, b, sign):
+    x, y = data_of(a) * sign, data_of(b) * sign
+    if x != x or y != y:
+        return a + b  # nan, and PyTorch's maximum hands the whole gradient to both operands
+    if x == y:
+        return (a + b) * 0.5  # exact: (x + x) / 2 == x, infinities included
+    return a if x > y else b
 
 
 def clip(x, lo=None, hi=None):
@@ -91,6 +108,8 @@ def clip(x, lo=None, hi=None):
     v = data_of(x)
     if lo is not None and hi is not None and lo > hi:
         return float(hi)  # numpy's np.clip: the upper bound wins
+    if v != v:
+        return v  # nan stays nan, a constant: PyTorch's clamp passes no gradient to it
     if lo is not None and v < lo:
         return float(lo)
     if hi is not None and v > hi:
@@ -109,19 +128,34 @@ def mean(vs):
 
 
 def extremum(pick):
-    """max (``pick=max``) or min of a slice; k tied extrema share the gradient equally (their mean)."""
+    """max (``pick=max``) or min of a slice, as ``torch.amax``: k tied extrema share the gradient equally (their
+    mean); every other element gets 0 * the gradient, a product (nan from an infinite gradient), through a
+    hand-built node whose local derivatives are 0.0. A slice with a nan has no element equal to its maximum
+    (nan): value and every gradient nan, as PyTorch divides the gradient among 0 maxima."""
     def f(vs):
-        m = pick(data_of(v) for v in vs)
-        tied = [v for v in vs if data_of(v) == m]
-        return tied[0] if len(tied) == 1 else scalar.sum(tied) * (1.0 / len(tied))
+        data = [data_of(v) for v in vs]
+        if any(d != d for d in data):
+            return scalar.sum(vs) * math.nan
+        m = pick(data)
+        tied = [v for v, d in zip(vs, data) if d == m]
+        rest = [v for v, d in zip(vs, data) if d != m and is_value(v)]
+        out = tied[0] if len(tied) == 1 else scalar.sum(tied) * (1.0 / len(tied))
+        return out + Value(0.0, rest) if rest else out
     return f
 
 
+def _shift(vs):
+    """The largest finite value (0 if none): what logsumexp subtracts, a constant."""
+    return max((d for d in map(data_of, vs) if math.isfinite(d)), default=0.0)
+
+
 def logsumexp(vs):
-    """log(sum(exp(v))), shifted by the largest value (a constant) so nothing overflows."""
+    """log(sum(exp(v))), shifted by the largest finite value (a constant) so nothing finite overflows: then an
+    inf gives inf and its gradient nan, the other elements' 0 (PyTorch's g * exp(x - out)); all -inf gives
+    -inf, and gradients nan."""
     if not vs:
         return -math.inf
-    m = max(data_of(v) for v in vs)
+    m = _shift(vs)
     return scalar.sum([(v - m).exp() for v in vs]).log() + m
 
 
@@ -212,7 +246,10 @@ def conv2d(X, W, b=None, stride=1, padding=0, dilation=1, groups=1):
     stride, dilation = _pair(stride), _pair(dilation)
     o, cg, kh, kw = W.shape
     pads = _pads(padding, (kh, kw), dilation)
-    P = _pad_images(X, pads, 0.0)
+    # Padding multiplies its weight (0 * inf = nan), and, when the input has tangents, its tangent 0 does too:
+    # PyTorch convolves the zero-padded input and tangent.
+    with_tangent = any(is_value(v) and v.tangent is not None for v in X.flat)
+    P = _pad_images(X, pads, Value(0.0, tangent=0.0) if with_tangent else 0.0)
     n = X.shape[0]
     oh = (P.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (P.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
@@ -253,7 +290,7 @@ def max_pool2d(X, kernel_size, stride=None, padding=0):
         for v in window.ravel():
             if v is None or isinstance(v, float):  # padding
                 continue
-            if best is None or v.data > best.data:
+            if best is None or v.data > best.data or v.data != v.data:  # a nan wins, the last one (PyTorch)
                 best = v
         return best
     return _pool(X, kernel_size, stride, padding, None, first_max)

@@ -20,11 +20,20 @@ An ``Op`` is a function of one or more float arrays (its differentiable inputs) 
   when all of them have a ``jvp`` rule).
 - ``torch``: the op in PyTorch (float64 oracle, optional); ``source``: how the fuzzer prints it
   (``"{0}.sum(axis={axis}, keepdims={keepdims})"``: operands by position, options as Python literals).
+- ``closed_form``: for a scalar elementwise op without options, its value and derivatives written from the
+  mathematics in numpy (not from the engine), the independent oracle of tests/scalar: the fields of
+  ``scalar_oracles.Unary`` (or ``Binary``) after the name and the form, each domain a ``(lo, hi)`` pair. Ops
+  whose closed form is written in tests/scalar/scalar_oracles.py itself leave it None.
+- ``nonfinite``: the share of parity cases whose inputs hold inf, -inf and nan (``check.draw_case``; the
+  cotangents and tangents of any op hold them in a share of cases too); 0 for none. ``seeded``: how many times
+  the usual number of seeded cases the generated tests run, for an op whose mistakes show only in rare
+  combinations (conv2d's stride-1 path meets a non-finite weight in a few cases in a hundred).
 - ``exact``: every output element is one scalar op of input elements (no sums: unary and constant ops, clip,
   moving elements around), so float64 values must match the reference to 1e-12 of each element itself, however
   small, and gradients to 1e-12 of themselves plus a few ulps of the cotangent (tests/parity).
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -41,6 +50,8 @@ class Domain:
     cases land on them on purpose (often), smooth cases stay ``margin`` away. Parity cases also draw from a grid
     of multiples of ``step``, exactly representable, so that elements tie. ``specials`` are values outside the smooth
     range whose IEEE results both engines must reproduce (log(0) = -inf, sqrt(-1) = nan); parity cases only.
+    ``nonfinite`` are the non-finite values parity cases may put among the input's elements now and then
+    (``Op.nonfinite``): all three unless an input's op leaves one undefined between the engines and PyTorch.
     """
 
     lo: float = -3.0
@@ -49,6 +60,7 @@ class Domain:
     specials: tuple = ()
     margin: float = 0.05
     step: float = 0.25      # parity grid: a coarse one (1.0) makes ties between elements frequent
+    nonfinite: tuple = (math.inf, -math.inf, math.nan)
 
     def __post_init__(self):
         if not self.lo < self.hi:
@@ -100,6 +112,9 @@ class Op:
     source: Optional[str] = None            # the fuzzer's printer: "{0} + {1}", "{0}.sum(axis={axis})"
     exact: bool = False                     # no sums: values to 1e-12 of each element itself (see above)
     note: str = ""                          # why the op is special, shown in reports
+    nonfinite: float = 0.25                 # share of parity cases with inf, -inf and nan among the inputs
+    seeded: int = 1                         # times the usual number of seeded cases (faults in rare geometry)
+    closed_form: Optional[dict] = None      # numpy value and derivatives for tests/scalar (see above)
 
     def __post_init__(self):
         if not self.tensor_forms and not self.value_forms:

@@ -5,17 +5,24 @@ exactly representable, so ties between elements are frequent and sums are exact)
 specials (when it has any). Floats below 1e-3 in
 magnitude become 0: subnormal corners are the ieee module's business, kinks at 0 are ours.
 
+``with_nonfinite`` puts inf, -inf or nan in a few elements of an array: the harness does it to the inputs,
+the cotangent and the tangents of a share of parity cases (``check.draw_case``), where the engines and
+PyTorch must still agree on every nan, infinity and exact zero (a mask that selects a gradient gives 0,
+never 0 * inf).
+
 Smooth values stay ``margin`` away from every kink. For ops whose derivative jumps at ties (``Op.ties``),
 ``distinct`` draws all the inputs' elements at once on a grid of step ``margin``, no two the same.
 """
 
 import functools
+import math
 
 import numpy as np
 
-__all__ = ["ParityElements", "SmoothElements", "distinct"]
+__all__ = ["ParityElements", "SmoothElements", "distinct", "with_nonfinite", "NONFINITE"]
 
 TINY = 1e-3
+NONFINITE = (math.inf, -math.inf, math.nan)
 
 
 def _snap(x):
@@ -75,6 +82,18 @@ def _smooth_strategy(domain):
     from hypothesis import strategies as st
 
     return st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False).map(SmoothElements(domain)._away)
+
+
+def with_nonfinite(draw, a, values=NONFINITE, most=3):
+    """A copy of ``a`` with 1 to ``most`` of its elements (fewer if it has fewer) set to one of ``values`` (inf,
+    -inf, nan). A few: a lone inf among finite values shows where it reaches (and where a mask must stop it),
+    where many would make everything nan."""
+    a = np.array(a, dtype=np.float64)
+    flat = a.reshape(-1)
+    if flat.size and values:
+        for _ in range(draw.integers(1, min(most, flat.size))):
+            flat[draw.integers(0, flat.size - 1)] = draw.sampled_from(values)
+    return a
 
 
 def distinct(draw, shapes, domain):

@@ -202,8 +202,8 @@ def test_each_op_draws_valid_cases_in_both_modes(op):
             made[mode] += 1
             assert len(case.inputs) <= op.arity
             assert case.cotangent is not None
-            for a in case.leaves:
-                assert a.dtype == np.float64 and np.all(np.isfinite(a))
+            for a in case.leaves:  # parity cases hold inf, -inf and nan now and then; smooth ones never
+                assert a.dtype == np.float64 and (mode == "parity" or np.all(np.isfinite(a)))
                 np.testing.assert_array_equal(a, a.astype(case.dtype).astype(np.float64))
     assert made["parity"] == 12
     assert made["smooth"] >= 6, f"{op.name}: only {made['smooth']} of 12 smooth draws usable"

@@ -1,8 +1,9 @@
 """Independent oracles for the scalar engine's tests: numpy float64 closed forms, finite differences, helpers.
 
-Every op is described once here (its value and derivatives in numpy, the domain where it is smooth, a bound on
-its third derivative there) and the test files loop over these tables. How an op is applied to Values is the
-op table's reference (``tests/harness``, ``Op.value_reference``): these closed forms check that very oracle.
+Every op is described once, here or in its op-table entry (``Op.closed_form``, the same fields: its value and
+derivatives in numpy, the domain where it is smooth, a bound on its third derivative there), and the test files
+loop over these tables. How an op is applied to Values is the op table's reference (``tests/harness``,
+``Op.value_reference``): these closed forms check that very oracle.
 The closed forms are written from the mathematics in numpy, not copied from the engine, so an engine bug
 shows up as a disagreement. Where the derivative at a point is a convention rather than mathematics
 (relu'(0), abs'(0), d/dx x**0 at 0, d/db a**b at a == 0) the convention is PyTorch's, stated in the issue.
@@ -175,6 +176,22 @@ BINARY = [
            lambda lo, hi, b: abs(b * (b - 1) * (b - 2)) * max(lo ** (b - 3), hi ** (b - 3)),
            lambda a, lo, hi: max(a**lo, a**hi) * abs(math.log(a)) ** 3, ulps=1, dulps=4),
 ]
+
+
+
+def _closed_forms_from_the_table(kind, arity):
+    """The ops whose closed form is written in their op-table entry (``Op.closed_form``): the same fields as
+    above, a ``(lo, hi)`` pair for each domain. A new op needs no line in this file."""
+    out = []
+    for op in harness.OPS:
+        if op.closed_form is not None and op.arity == arity:
+            fields = {k: (finite(*v) if k.startswith("domain") else v) for k, v in op.closed_form.items()}
+            out.append(kind(op.name, op.value_reference, **fields))
+    return out
+
+
+UNARY += _closed_forms_from_the_table(Unary, 1)
+BINARY += _closed_forms_from_the_table(Binary, 2)
 
 # Operand forms: both Values, Value on the left with a number on the right, number on the left.
 FORMS = ["value_value", "value_number", "number_value"]

@@ -2,12 +2,14 @@
 
 import threading
 
+import numpy as np
 import pytest
 
 import naivegrad
 import naivegrad.scalar as scalar
 from naivegrad import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from naivegrad.scalar import Value
+from naivegrad.tensor import Tensor
 
 
 def every_op(x, y):
@@ -136,3 +138,38 @@ def test_a_new_thread_starts_with_grad_enabled_whatever_this_one_does():
 def test_top_level_names():
     assert naivegrad.no_grad is scalar.no_grad is no_grad
     assert naivegrad.Value is Value
+
+
+def test_backward_of_a_value_computed_under_no_grad_raises_as_the_tensor_engines_does():
+    x, y = Value(0.7), Value(1.3)
+    with no_grad():
+        outs = every_op(x, y)
+    for out in outs:
+        for create_graph in (False, True):
+            with pytest.raises(RuntimeError, match="does not require grad.*no_grad"):
+                out.backward(create_graph=create_graph)
+    assert x.grad == 0.0 and y.grad == 0.0 and outs[0].grad == 0.0
+    # The tensor engine says the same.
+    t = Tensor(np.array([0.7]), requires_grad=True)
+    with no_grad():
+        s = (t * 2.0).sum()
+    with pytest.raises(RuntimeError, match="does not require grad.*no_grad"):
+        s.backward()
+
+
+def test_backward_of_leaves_and_constants_still_works():
+    x = Value(2.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0  # a leaf's backward adds d x / d x = 1, as before
+    with no_grad():
+        leaf = Value(5.0)  # made under no_grad, still a leaf
+        k = x * 3.0  # computed under no_grad: a constant to the graphs below
+    leaf.backward()
+    assert leaf.grad == 1.0
+    c = scalar.sum([1.0, 2.0])  # a node with no operands: a constant, not an unrecorded result
+    c.backward()
+    assert c.grad == 1.0
+    x.grad = 0.0
+    (k * x).backward()
+    assert x.grad == 6.0 and k.grad == 2.0

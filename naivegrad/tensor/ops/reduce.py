@@ -4,6 +4,10 @@ The gradient of a reduction is spread back over the reduced axes: equally for ``
 through the softmax for ``logsumexp``, and to the maxima for ``max``/``min`` (ties split evenly among
 the maxima, PyTorch's ``amax`` rule). Forward mode is the transpose: the tangent is reduced the same way,
 weighted by the same local derivatives (the tangent of a max is the mean of the maxima's tangents).
+
+With inf and nan, as ``torch.amax``: max's backward multiplies (the other elements get 0 * the gradient,
+nan from an infinite one) while its forward mode selects (the maxima's tangents alone); a slice holding a nan
+has no element equal to its maximum (nan), so its gradient and tangent are nan throughout (0 / 0).
 """
 
 import math
@@ -116,7 +120,7 @@ class _Extremum(Function):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        hit = _hits(x, out)
+        hit = x == out  # the elements that share the derivative: none where the extremum is nan
         share = g.reshape(ctx.kept_shape) / hit.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return hit * share
 
@@ -125,14 +129,10 @@ class _Extremum(Function):
         if t is None:
             return _tangent(ctx, None)
         x, out = ctx.saved_tensors
-        hit = _hits(x, out)
+        hit = x == out
         count = hit.sum(axis=ctx.axes, keepdims=True).astype(t.dtype)
-        return _tangent(ctx, (hit * t).sum(axis=ctx.axes, keepdims=True) / count)
-
-
-def _hits(x, out):
-    """Where x equals its extremum (nan counts as equal to nan): the elements that share its derivative."""
-    return (x == out) | (np.isnan(x) & np.isnan(out))
+        picked = np.where(hit, t, np.zeros((), t.dtype))  # selected, as torch's amax jvp: not 0 * inf
+        return _tangent(ctx, picked.sum(axis=ctx.axes, keepdims=True) / count)
 
 
 class Max(_Extremum):
