@@ -19,7 +19,13 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
+
+# The real MNIST test set lies beside the project's root on the project's own machines (../shared).
+SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
@@ -51,3 +57,12 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     # Test modules are imported after this hook, so settings.default already holds the chosen profile there.
     settings.load_profile("deep" if config.getoption("--deep") else "default")
+
+
+@pytest.fixture(scope="session")
+def real_mnist_dir():
+    """The folder of the real t10k files, or a skip saying why the test cannot run here."""
+    names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    if not all((SHARED_MNIST / name).is_file() for name in names):
+        pytest.skip(f"real MNIST test set not found at {SHARED_MNIST} (it is only on the project's own machines)")
+    return SHARED_MNIST

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 # The real MNIST test set, next to the project folder (absent on a user's machine).
-SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 
 # IDX type codes as the format defines them, written independently of naivegrad.data.idx.
 IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
@@ -68,15 +67,6 @@ def isolated_data_env(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(urllib.request, "urlopen", _no_network)
     return tmp_path
-
-
-@pytest.fixture(scope="session")
-def real_mnist_dir():
-    """The folder of the real t10k files, or a skip saying why the test cannot run here."""
-    names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-    if not all((SHARED_MNIST / name).is_file() for name in names):
-        pytest.skip(f"real MNIST test set not found at {SHARED_MNIST} (it is only on the project's own machines)")
-    return SHARED_MNIST
 
 
 class _Kit:
