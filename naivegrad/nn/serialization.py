@@ -1,4 +1,9 @@
-"""Checkpoints as ``.npz`` files, written atomically: an interrupted save never damages an existing file.
+"""Checkpoints as ``.npz`` files (or ``.safetensors``), written atomically: an interrupted save never damages
+an existing file.
+
+A path ending in ``.safetensors`` is written and read through the optional ``safetensors`` package
+(``pip install "naivegrad[safetensors]"``): no pickle, and the file loads into PyTorch with
+``safetensors.torch.load_file`` and a module's ``load_state_dict`` (state-dict names and layouts are PyTorch's).
 
 Two kinds of file hold a model's weights: a plain state dict (``nn.save`` / ``model.save``: one entry per
 parameter name), and a training checkpoint of ``naivegrad train --save`` (``naivegrad.app.checkpoint``), which
@@ -33,19 +38,45 @@ def atomic_savez(path, arrays):
         np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
+def _safetensors_numpy(path):
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError(f"{os.fspath(path)!r}: .safetensors files need the optional 'safetensors' package: "
+                          f"pip install 'naivegrad[safetensors]' (or save to a .npz path)") from None
+    return safetensors.numpy
+
+
+def _is_safetensors_path(path):
+    return os.fspath(path).endswith(".safetensors")
+
+
 def save(obj, path):
-    """Save a module's state dict (or any mapping of name -> array) to ``path`` as .npz, atomically.
+    """Save a module's state dict (or any mapping of name -> array) to ``path``, atomically: as .npz, or
+    through the ``safetensors`` package when ``path`` ends in ``.safetensors``.
 
     >>> nn.save(model, "model.npz"); model.load_state_dict(nn.load("model.npz"))
+    >>> nn.save(model, "model.safetensors")    # torch: module.load_state_dict(safetensors.torch.load_file(...))
     """
     state = obj.state_dict() if hasattr(obj, "state_dict") else obj
     if not hasattr(state, "items"):
         raise TypeError(f"save() needs a Module or a mapping of name -> array, got {type(obj).__name__}")
-    atomic_savez(path, state)
+    if not _is_safetensors_path(path):
+        atomic_savez(path, state)
+        return
+    st = _safetensors_numpy(path)
+    arrays = {}
+    for k, v in state.items():
+        if not isinstance(k, str):
+            raise TypeError(f"save(): safetensors names must be strings, got {type(k).__name__}: {k!r}")
+        arrays[k] = np.ascontiguousarray(np.asarray(v))
+    data = st.save(arrays, metadata={"format": "pt"})  # "pt": transformers-style loaders expect the tag
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def load(path):
-    """Read a .npz checkpoint into an ordered dict of name -> numpy array.
+    """Read a .npz (or, by its name, a .safetensors) checkpoint into an ordered dict of name -> numpy array.
 
     A missing, truncated or otherwise damaged file raises ``ValueError`` (``FileNotFoundError`` when
     absent) naming the path; nothing is half-read.
@@ -53,6 +84,8 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    if _is_safetensors_path(path):
+        return _load_safetensors(path)
     with open(path, "rb") as fh:
         if fh.read(4) != b"PK\x03\x04":  # every .npz is a zip archive; anything else is not ours
             raise ValueError(f"cannot read checkpoint {path!r}: not an .npz archive")
@@ -64,6 +97,18 @@ def load(path):
             return OrderedDict((k, f[k]) for k in f.files)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"cannot read checkpoint {path!r}: damaged or not written by naivegrad ({exc})") from None
+
+
+def _load_safetensors(path):
+    st = _safetensors_numpy(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        arrays = st.load(data)  # bounded by the file's size; no pickle
+    except Exception as exc:  # safetensors raises its own SafetensorError (and others) on damaged files
+        raise ValueError(f"cannot read checkpoint {path!r}: damaged or not a safetensors file ({exc})") from None
+    # safetensors stores names in sorted order; keep that (state dicts are matched by name, not position)
+    return OrderedDict((k, arrays[k]) for k in sorted(arrays))
 
 
 def model_state(arrays, path="checkpoint"):
