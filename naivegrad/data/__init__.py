@@ -10,6 +10,9 @@
   downloaded once into a cache when absent; ``mnist_t10k_split`` is the 8,000 / 2,000 split of the test set.
 - ``DataLoader`` and ``batches``: shuffled mini-batches, reproducible from a seed and resumable from a
   ``state_dict()``.
+- ``names()``: the 32,033 first names of makemore's corpus, shipped with the package (no download), with
+  ``train_val_test_split`` (seeded 80/10/10), ``CharTokenizer`` ('.' = 0, a..z = 1..26) and ``build_dataset``
+  (makemore's context -> next-character examples) for character-level language models.
 - ``read_idx``: any IDX file; ``CorruptDataError``: what a damaged data file raises.
 """
 
@@ -17,9 +20,11 @@ from .generated import moons, circles, spirals, blobs
 from .idx import CorruptDataError, read_idx
 from .loader import DataLoader, batches
 from .mnist_files import mnist, mnist_t10k_split, cache_dir
+from .names import CharTokenizer, build_dataset, names, train_val_test_split
 
 __all__ = [
     "moons", "circles", "spirals", "blobs",
     "mnist", "mnist_t10k_split", "cache_dir", "read_idx", "CorruptDataError",
     "DataLoader", "batches",
+    "names", "train_val_test_split", "CharTokenizer", "build_dataset",
 ]

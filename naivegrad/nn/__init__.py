@@ -3,9 +3,15 @@
 >>> from naivegrad import nn
 >>> model = nn.MLP(2, [16, 16, 1], backend="scalar", seed=0)
 >>> loss = nn.hinge_loss(model([[0.5, 1.0], [1.0, -0.5]]), [1, -1]); loss.backward()
+
+Containers ``ModuleList``, ``ModuleDict`` and ``Identity``; ``nn.init`` (``kaiming_normal_``, ``xavier_uniform_``...)
+and ``nn.utils`` (``clip_grad_norm_``, ``clip_grad_value_``) as in PyTorch, for both backends; ``nn.functional``
+(import as ``F``) holds PyTorch's functional forms under their names.
 """
 
 from .backend import BACKENDS
+from . import functional, init, utils
+from .containers import Identity, ModuleDict, ModuleList
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .layers import MLP, Layer, Linear, Neuron, ReLU, Sequential, Sigmoid, Tanh
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mse_loss, nll_loss
@@ -15,6 +21,6 @@ from .serialization import load, save
 
 __all__ = [
     "BACKENDS", "Module", "Parameter", "Linear", "Neuron", "Layer", "MLP", "ReLU", "Tanh", "Sigmoid", "Sequential",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "ModuleList", "ModuleDict", "Identity", "init", "utils", "functional",
     "mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss", "save", "load",
 ]

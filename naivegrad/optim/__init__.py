@@ -8,11 +8,15 @@ numpy arrays for an .npz checkpoint.
 >>> opt = optim.Adam(model.parameters(), lr=1e-3)
 >>> for x, y in batches:
 ...     opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+
+``optim.lr_scheduler`` drives the optimizers' learning rates: ``StepLR``, ``LinearLR``, ``CosineAnnealingLR``,
+``LambdaLR`` and ``SequentialLR`` (e.g. warm-up then cosine decay), with PyTorch's semantics and values.
 """
 
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam, AdamW
 from .rmsprop import RMSProp, RMSprop
+from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "RMSprop", "lr_scheduler"]
