@@ -18,10 +18,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Tensor", "nn", "optim", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "func", "data", "viz", "gradcheck",
+    "func", "data", "viz", "gradcheck", "models",
 ]
 
-_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "nn_bundle_sc", "utils", "optimizer", "app", "engines"}
+_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "nn_bundle_sc", "utils", "optimizer", "app", "engines", "models"}
 
 
 def __getattr__(name):

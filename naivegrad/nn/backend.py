@@ -3,10 +3,14 @@
 Layers are written once against this small interface; ``ScalarBackend`` and ``TensorBackend`` implement it.
 
 - scalar: a parameter is a numpy object array of ``Value``s with the state dict's shape; a batch travels
-  between layers as a ``ScalarBatch`` (a list of rows, each a list of Values or numbers), and a neuron is one
-  fused ``dot`` node.
+  between layers as a ``ScalarBatch``: a list of samples, each a flat list of Values or numbers (features), or
+  a numpy array of any rank (an image (C, H, W) for the conv layers; a sequence (T, C), from ``Embedding``),
+  and a neuron is one fused ``dot`` node. A batch of any rank (N, ..., C) is thus N arrays of shape
+  (..., C); ``_stacked`` views it as one object array (N, ..., C) and ``_batch`` turns such an array back, so
+  the sequence ops below are written with numpy's indexing and broadcasting on Values, while a linear layer
+  stays one fused ``dot`` node per output (the last axis of every position goes through ``fused.dots``).
 - tensor: a parameter is an ``nn.Parameter`` (a ``Tensor`` marked as one); a batch is a Tensor of shape
-  (B, features) and a layer is one matmul.
+  (B, features), or (B, ..., C) for the sequence layers, and a layer is one matmul.
 
 Inputs are real numbers: complex data (whose imaginary part would be dropped), strings and other non-numbers
 raise ``TypeError`` naming the dtype. The module's dtype rules the computation (see ``Module``): inputs of
@@ -19,8 +23,9 @@ from ..engines import ENGINES, SCALAR, TENSOR, is_tensor, is_value
 from ..scalar import Value
 from ..scalar import conv as _scalar_conv
 from ..scalar._collector import pausing_collector
-from ..scalar.fused import dots as _dots
+from ..scalar.fused import dot as _dot, dots as _dots, sum as _vsum
 from ..tensor import Function, Tensor
+from ..tensor.tensor import where as _where
 from ..tensor.tensor import linear as _linear  # one node: x @ W.T + b, as torch.nn.functional.linear
 
 from .parameter import is_parameter, mark_parameter
@@ -169,10 +174,22 @@ class ScalarBackend:
     # -- math. The calls that make nodes pause the cyclic garbage collector (naivegrad.scalar._collector): a
     # batch's graph is thousands of new objects, all alive, which it would otherwise walk again and again.
     @pausing_collector
-    def linear(self, x, weight, bias):
-        _check_features(x, weight.shape[1], "Linear")
+    def linear(self, x, weight, bias, any_rank=True):
+        """x W^T + b: one fused ``dot`` node per output. Samples that are arrays (sequences (T, C), images)
+        are mapped along their last axis, as ``torch.nn.Linear`` does, unless ``any_rank`` is False
+        (micrograd's ``Layer``, which takes feature rows only)."""
         rows = weight.tolist()
         bs = bias.tolist() if bias is not None else [None] * len(rows)
+        if any_rank and len(x) and isinstance(x[0], np.ndarray):
+            arr = _stacked(x)
+            nout, nin = weight.shape
+            if arr.shape[-1] != nin:
+                given = arr.shape[1:] if x.single else arr.shape
+                raise ValueError(f"Linear with {nin} input features takes input of shape (..., {nin}), got shape "
+                                 f"{given}; to use all of a sample's features, flatten it first (nn.Flatten)")
+            outs = _dots(rows, arr.reshape(-1, nin).tolist(), bs)
+            return _batch(_object_array([v for r in outs for v in r], arr.shape[:-1] + (nout,)), x.single)
+        _check_features(x, weight.shape[1], "Linear")
         return ScalarBatch(_dots(rows, x, bs), x.single)
 
     @pausing_collector
@@ -183,8 +200,8 @@ class ScalarBackend:
         return ScalarBatch(_dots([w], x, [b]), x.single)
 
     @pausing_collector
-    def activation(self, x, name):
-        return ScalarBatch([_activate_row(r, name) for r in x], x.single)
+    def activation(self, x, name, **options):
+        return ScalarBatch([_activate_row(r, name, options) for r in x], x.single)
 
     # -- images: each row is one (C, H, W) array of Values or floats; the scalar reference ops run per row
     @pausing_collector
@@ -211,6 +228,117 @@ class ScalarBackend:
             a = a.reshape(a.shape[:s - 1] + (-1,) + a.shape[e:])
             rows.append(a.tolist() if a.ndim == 1 else a)
         return ScalarBatch(rows, x.single)
+
+    # -- batches of any rank (N, ..., C), for the sequence layers: each op works on the stacked object array,
+    # per vector along the last axis, with the fused sum and dot where a vector is reduced.
+    def shape(self, x):
+        """The batch's shape (N, ...): its number of samples, then a sample's shape."""
+        r = x[0] if len(x) else []
+        return (len(x),) + (r.shape if isinstance(r, np.ndarray) else (len(r),))
+
+    def values(self, x):
+        """The batch's numbers, a float array (N, ...): read without making nodes."""
+        return _numbers(_stacked(x))
+
+    @pausing_collector
+    def embedding(self, ids, weight):
+        # The looked-up rows are the parameter's own Values: their gradients are the table's.
+        out = weight[ids]
+        return ScalarBatch([out.tolist()], single=True) if ids.ndim == 0 else _batch(out)
+
+    @pausing_collector
+    def add(self, a, b):
+        A, B = _stacked(a), _stacked(b)
+        try:
+            return _batch(A + B, a.single)  # numpy's broadcasting; each sum is one Value node
+        except ValueError:
+            raise ValueError(f"cannot add batches of shapes {A.shape} and {B.shape}") from None
+
+    @pausing_collector
+    def rms_norm(self, x, ndim, weight, eps):
+        arr = _stacked(x)
+        n = int(np.prod(arr.shape[-ndim:]))
+        eps = np.finfo(np.float64).eps if eps is None else eps
+        w = None if weight is None else weight.ravel().tolist()
+        out = []
+        for v in arr.reshape(-1, n).tolist():
+            scale = (_dot(v, v) * (1.0 / n) + eps) ** -0.5  # 1 / sqrt(mean(x^2) + eps)
+            out += [vi * scale for vi in v] if w is None else [vi * scale * wi for vi, wi in zip(v, w)]
+        return _batch(_object_array(out, arr.shape), x.single)
+
+    @pausing_collector
+    def layer_norm(self, x, ndim, weight, bias, eps):
+        arr = _stacked(x)
+        n = int(np.prod(arr.shape[-ndim:]))
+        w = None if weight is None else weight.ravel().tolist()
+        b = None if bias is None else bias.ravel().tolist()
+        out = []
+        for v in arr.reshape(-1, n).tolist():
+            mean = _vsum(v) * (1.0 / n)
+            d = [vi - mean for vi in v]
+            inv = (_dot(d, d) * (1.0 / n) + eps) ** -0.5  # the biased variance, as torch normalizes with
+            y = [di * inv for di in d]
+            if w is not None:
+                y = [yi * wi for yi, wi in zip(y, w)]
+            if b is not None:
+                y = [yi + bi for yi, bi in zip(y, b)]
+            out += y
+        return _batch(_object_array(out, arr.shape), x.single)
+
+    @pausing_collector
+    def attention(self, q, k, v, n_head, causal):
+        # microgpt's loops: per sample, head and position, a logit per key is one dot node, the output per
+        # channel one dot node of the attention weights with the values.
+        Q, K, V = _stacked(q), _stacked(k), _stacked(v)
+        N, T, C = Q.shape
+        D = C // n_head
+        scale = 1.0 / float(np.sqrt(D))
+        out = np.empty((N, T, C), dtype=object)
+        for b in range(N):
+            for h in range(n_head):
+                cols = slice(h * D, (h + 1) * D)
+                qh, kh, vcols = Q[b, :, cols].tolist(), K[b, :, cols].tolist(), V[b, :, cols].T.tolist()
+                for t in range(T):
+                    seen = t + 1 if causal else T
+                    p = _softmax_values([_dot(qh[t], kh[s]) * scale for s in range(seen)])
+                    out[b, t, cols] = [_dot(p, col[:seen]) for col in vcols]
+        return _batch(out, q.single)
+
+    @pausing_collector
+    def dropout(self, x, p, rng):
+        arr = _stacked(x)
+        factors = _dropout_factors(rng, arr.shape, p)
+        out = [(v if type(v) is Value else Value(v)) * f for v, f in zip(arr.ravel().tolist(),
+                                                                         factors.ravel().tolist())]
+        return _batch(_object_array(out, arr.shape), x.single)
+
+    @pausing_collector
+    def batch_norm(self, x, weight, bias, mean, var, eps):
+        arr = _stacked(x)
+        C = arr.shape[1]
+        moved = np.moveaxis(arr, 1, -1)  # (N, C) or (N, L, C): a channel is a column
+        w = None if weight is None else weight.tolist()
+        b = None if bias is None else bias.tolist()
+        chans, means, variances = [], [], []
+        for c, vals in enumerate(moved.reshape(-1, C).T.tolist()):
+            if mean is None:  # the batch's statistics: the biased variance normalizes
+                n = len(vals)
+                m = _vsum(vals) * (1.0 / n)
+                d = [vi - m for vi in vals]
+                v = _dot(d, d) * (1.0 / n)
+                inv = (v + eps) ** -0.5
+                means.append(m.data)
+                variances.append(v.data)
+            else:  # the running estimates: constants
+                d = [vi - float(mean[c]) for vi in vals]
+                inv = 1.0 / float(np.sqrt(float(var[c]) + eps))
+            y = [di * inv for di in d]
+            if w is not None:
+                y = [yi * w[c] + b[c] for yi in y] if b is not None else [yi * w[c] for yi in y]
+            chans.append(y)
+        flat = _object_array([v for y in chans for v in y], (C, -1)).T.reshape(moved.shape)
+        stats = (np.array(means), np.array(variances)) if mean is None else (None, None)
+        return (_batch(np.moveaxis(flat, -1, 1), x.single),) + stats
 
 
 def _check_features(x, nin, what):
@@ -248,6 +376,8 @@ def _row(r):
         if r.dtype.kind not in "biuf":
             raise _dtype_error(r.dtype, r.shape, "scalar backend inputs")
         return r.astype(np.float64, copy=False).tolist()
+    if len(r) and isinstance(r[0], (list, tuple, np.ndarray)):
+        return _sample_array(r)  # a sample of rank 2 or more, e.g. a sequence (T, C) of Values
     out = list(r)
     for v in out:
         if not (is_value(v) or _is_number(v)):
@@ -255,14 +385,74 @@ def _row(r):
     return out
 
 
+def _sample_array(r):
+    """One sample of rank >= 2 (nested lists or an object array of Values and numbers) as an object array of
+    Values and floats."""
+    a = np.array(r, dtype=object)
+    flat = a.ravel().tolist()
+    for i, v in enumerate(flat):
+        if type(v) is Value or type(v) is float:
+            continue
+        if not (is_value(v) or _is_number(v)):
+            what = "a ragged sample (rows of different lengths)" if isinstance(v, (list, tuple)) else \
+                f"{type(v).__name__}: {v!r}"
+            raise TypeError(f"scalar backend inputs must be real numbers or Values, got {what}")
+        if not is_value(v):
+            flat[i] = float(v)
+    return _object_array(flat, a.shape)
+
+
+def _object_array(flat, shape):
+    """A numpy object array of ``shape`` holding the items of the list ``flat`` (Values stay Values)."""
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(shape)
+
+
+def _stacked(x):
+    """A scalar batch as one object array (N, ...) of Values and floats: its samples stacked.
+
+    List samples are rows of features; array samples (images, sequences) keep their shape. Samples of
+    different shapes raise ValueError naming them.
+    """
+    if not len(x):
+        raise ValueError("empty batch: no samples")
+    if isinstance(x[0], np.ndarray):
+        shapes = {r.shape if isinstance(r, np.ndarray) else (len(r),) for r in x}
+        if len(shapes) != 1:
+            raise ValueError(f"the samples of a batch must have one shape, got {sorted(shapes)}")
+        arr = np.stack(x)
+        return arr if arr.dtype == object else arr.astype(np.float64).astype(object)
+    lengths = set(map(len, x))
+    if len(lengths) != 1:
+        raise ValueError(f"the samples of a batch must have one length, got rows of lengths {sorted(lengths)}")
+    return _object_array([v for r in x for v in r], (len(x), lengths.pop()))
+
+
+def _batch(arr, single=False):
+    """The object array ``arr`` (N, ...) as a ``ScalarBatch``: rows of features (lists) when it is (N, C),
+    samples as arrays of shape (...) otherwise (views of ``arr``)."""
+    if arr.ndim < 2:
+        raise ValueError(f"a batch has a batch axis and features: got shape {arr.shape}")
+    return ScalarBatch(arr.tolist() if arr.ndim == 2 else list(arr), single)
+
+
+def _numbers(arr):
+    """The float array of an object array of Values and numbers."""
+    return np.array([v.data if type(v) is Value else float(v) for v in arr.ravel().tolist()],
+                    dtype=np.float64).reshape(arr.shape)
+
+
 _VALUE_TYPE = {Value}
 
 
-def _activate_row(row, name):
+def _activate_row(row, name, options=None):
     """Apply the activation to every element of a row (numbers become Values first): a flat list, or an image
-    array of any shape."""
+    array of any shape. ``options`` are passed to the Value method (GELU's ``approximate``)."""
     values = row.ravel().tolist() if isinstance(row, np.ndarray) else row
-    if set(map(type, values)) == _VALUE_TYPE:
+    if options:
+        flat = [getattr(v if is_value(v) else Value(v), name)(**options) for v in values]
+    elif set(map(type, values)) == _VALUE_TYPE:
         # A layer's outputs: the op on each, at C speed. The collector is paused already (activation() is), so
         # the op's own body does, without the pause every op takes when user code calls it.
         op = getattr(Value, name)
@@ -344,15 +534,15 @@ class TensorBackend:
     def to_output(self, x):
         return x
 
-    def linear(self, x, weight, bias):
-        return _linear(x, weight, bias)
+    def linear(self, x, weight, bias, any_rank=True):
+        return _linear(x, weight, bias)  # any rank (..., nin), as torch.nn.functional.linear
 
     def neuron(self, x, weight, bias):
         out = x @ weight
         return out if bias is None else out + bias
 
-    def activation(self, x, name):
-        return getattr(x, name)()
+    def activation(self, x, name, **options):
+        return getattr(x, name)(**options)
 
     # -- images: an NCHW Tensor
     def conv2d(self, x, weight, bias, stride, padding, dilation, groups):
@@ -367,6 +557,86 @@ class TensorBackend:
     def flatten(self, x, start_dim, end_dim):
         s, e = _flatten_dims(start_dim, end_dim, x.ndim)
         return x.flatten(s, e)
+
+    # -- batches of any rank (N, ..., C), for the sequence layers
+    def shape(self, x):
+        return x.shape
+
+    def values(self, x):
+        return x.data
+
+    def embedding(self, ids, weight):
+        return weight[ids]  # a gather; its backward adds into the rows looked up
+
+    def add(self, a, b):
+        return a + b
+
+    def rms_norm(self, x, ndim, weight, eps):
+        eps = np.finfo(x.data.dtype).eps if eps is None else eps
+        axes = tuple(range(-ndim, 0))
+        y = x * ((x * x).mean(axis=axes, keepdims=True) + eps) ** -0.5
+        return y if weight is None else y * weight
+
+    def layer_norm(self, x, ndim, weight, bias, eps):
+        axes = tuple(range(-ndim, 0))
+        d = x - x.mean(axis=axes, keepdims=True)
+        y = d * ((d * d).mean(axis=axes, keepdims=True) + eps) ** -0.5
+        if weight is not None:
+            y = y * weight
+        return y if bias is None else y + bias
+
+    def attention(self, q, k, v, n_head, causal):
+        N, T, C = q.shape
+        D = C // n_head
+
+        def heads(t):  # (N, T, C) -> (N, n_head, T, D)
+            return t.reshape(N, T, n_head, D).transpose(1, 2)
+
+        att = (heads(q) @ heads(k).transpose(2, 3)) * (1.0 / np.sqrt(D))
+        if causal:
+            att = _where(np.tril(np.ones((T, T), dtype=bool)), att, -np.inf)
+        return (att.softmax(axis=-1) @ heads(v)).transpose(1, 2).reshape(N, T, C)
+
+    def dropout(self, x, p, rng):
+        factors = _dropout_factors(rng, x.shape, p).astype(x.data.dtype)
+        return x * Tensor(factors, requires_grad=False)
+
+    def batch_norm(self, x, weight, bias, mean, var, eps):
+        C = x.shape[1]
+        axes, shape = ((0,), (1, C)) if x.ndim == 2 else ((0, 2), (1, C, 1))
+        dt = x.data.dtype
+        if mean is None:
+            m = x.mean(axis=axes, keepdims=True)
+            d = x - m
+            v = (d * d).mean(axis=axes, keepdims=True)
+            y = d * (v + eps) ** -0.5
+            stats = (m.data.reshape(C).astype(np.float64), v.data.reshape(C).astype(np.float64))
+        else:
+            inv = (1.0 / np.sqrt(np.asarray(var, np.float64) + eps)).reshape(shape).astype(dt)
+            y = (x - Tensor(np.asarray(mean).reshape(shape).astype(dt), requires_grad=False)) \
+                * Tensor(inv, requires_grad=False)
+            stats = (None, None)
+        if weight is not None:
+            y = y * weight.reshape(shape)
+        if bias is not None:
+            y = y + bias.reshape(shape)
+        return (y,) + stats
+
+
+def _dropout_factors(rng, shape, p):
+    """Dropout's multipliers: 0 where an element is dropped (probability p), 1 / (1 - p) where it is kept.
+
+    The draw depends on ``rng`` and the shape only, so both backends drop the same elements from one seed."""
+    keep = rng.random(shape) >= p
+    return np.where(keep, 1.0 / (1.0 - p) if p < 1 else 0.0, 0.0)
+
+
+def _softmax_values(logits):
+    """softmax of a list of Values, shifted by the largest (a constant: softmax does not depend on it)."""
+    m = max(v.data for v in logits)
+    e = [(v - m).exp() for v in logits]
+    z = _vsum(e)
+    return [ei / z for ei in e]
 
 
 _BACKENDS = {SCALAR: ScalarBackend(), TENSOR: TensorBackend()}

@@ -332,7 +332,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
-_DROPOUT_RNG = np.random.default_rng()
+_DROPOUT_RNG = []  # made on first use: numpy's Generator machinery is not worth loading on import
 
 
 def dropout(input, p=0.5, training=True, generator=None):
@@ -345,7 +345,12 @@ def dropout(input, p=0.5, training=True, generator=None):
         return x
     if p == 1.0:
         return x * 0.0
-    rng = _DROPOUT_RNG if generator is None else _tensor_module._rng(generator)
+    if generator is None:
+        if not _DROPOUT_RNG:
+            _DROPOUT_RNG.append(np.random.default_rng())
+        rng = _DROPOUT_RNG[0]
+    else:
+        rng = _tensor_module._rng(generator)
     keep = rng.random(x.shape) >= p
     scale = np.where(keep, 1.0 / (1.0 - p), 0.0).astype(x.dtype)
     return x * scale

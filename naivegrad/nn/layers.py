@@ -78,7 +78,8 @@ class Layer(Linear):
         self.activation = _activation_name(activation)
 
     def forward(self, x):
-        out = self._backend.linear(x, self.weight, self.bias)
+        # micrograd's layer takes rows of features: on the scalar engine, samples of higher rank are an error.
+        out = self._backend.linear(x, self.weight, self.bias, any_rank=False)
         return self._backend.activation(out, self.activation) if self.nonlin else out
 
     def extra_repr(self):

@@ -9,7 +9,10 @@ vector of labels), and give the same value whichever form the target comes in. O
 list of N Values is also a one-output model's (N, 1) scores (micrograd unwraps one-element rows), and a lone
 Value is a (1,) prediction. Any other target shape raises ``ValueError`` naming both shapes: numpy would
 broadcast an (N,) target against (N, 1) scores into an (N, N) loss, a silently wrong number.
-``cross_entropy`` and ``nll_loss`` take (N, C) logits (or one sample's (C,)) and N integer class indices.
+``cross_entropy`` and ``nll_loss`` take (N, C) logits (or one sample's (C,)) and N integer class indices, or
+logits of any rank with the classes on the LAST axis, (B, T, C) with class indices (B, T) (a language model's
+logits per position; naivegrad's convention, where PyTorch's would be (B, C, T)): the mean is over all
+positions. On the scalar engine those come as nested lists (or an object array) of Values.
 """
 
 import numpy as np
@@ -131,6 +134,12 @@ def _rows(pred, n_labels, what):
     """
     if is_value(pred):
         return [[pred]], (1,)
+    if isinstance(pred, np.ndarray) and pred.dtype == object:
+        pred = pred.tolist()
+    if _deeper_than_rows(pred):  # (B, T, C) and beyond: rows of the last axis, in order
+        vs, shape = _scalar_pred(pred, what)
+        c = shape[-1]
+        return [vs[i:i + c] for i in range(0, len(vs), c)], shape
     if isinstance(pred, (list, tuple)) and pred and all(is_value(p) for p in pred):
         if n_labels == len(pred) != 1:
             return [[p] for p in pred], (len(pred), 1)
@@ -145,6 +154,12 @@ def _rows(pred, n_labels, what):
     if any(len(r) != len(rows[0]) for r in rows):
         raise ValueError(f"{what}: ragged logits (rows of lengths {sorted({len(r) for r in rows})})")
     return rows, (len(rows), len(rows[0]))
+
+
+def _deeper_than_rows(pred):
+    """Are these nested lists of rank 3 or more (their first row holds lists)?"""
+    return (isinstance(pred, (list, tuple)) and len(pred) and isinstance(pred[0], (list, tuple))
+            and len(pred[0]) and isinstance(pred[0][0], (list, tuple, np.ndarray)))
 
 
 def mse_loss(pred, target):
@@ -196,8 +211,11 @@ def binary_cross_entropy(probs, targets):
 def _labels(labels, n, lshape, what):
     """Class indices for logits of shape ``lshape`` (n rows): shape (n,), or () / (1,) for one sample's (C,)."""
     y = labels.data if is_tensor(labels) else np.asarray(labels)
-    ok = y.shape == (n,) or (len(lshape) == 1 and y.shape == ())
-    if not ok:
+    if len(lshape) >= 3:  # classes on the last axis: one index per position
+        if y.shape != tuple(lshape[:-1]):
+            raise ValueError(f"{what}: logits of shape {tuple(lshape)} (classes on the last axis) need class "
+                             f"indices of shape {tuple(lshape[:-1])}, got labels of shape {y.shape}")
+    elif not (y.shape == (n,) or (len(lshape) == 1 and y.shape == ())):
         hint = ""
         if y.ndim == 2 and y.shape[0] == n:
             hint = (f" (one-hot or probability targets are not supported: pass class indices, e.g. "
@@ -220,9 +238,10 @@ def _check_classes(y, k):
 
 
 def _tensor_logits(x, what):
-    if x.ndim not in (1, 2):
-        raise ValueError(f"{what}: logits must have shape (N, C), or (C,) for one sample, got {x.shape}")
-    return x if x.ndim == 2 else x.reshape(1, -1)
+    if x.ndim == 0:
+        raise ValueError(f"{what}: logits must have shape (N, C), or (C,) for one sample, or (B, T, C) with the "
+                         f"classes last, got {x.shape}")
+    return x if x.ndim == 2 else x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x.reshape(1, -1)
 
 
 def nll_loss(log_probs, labels):
@@ -256,7 +275,8 @@ def _log_softmax_values(row):
 def cross_entropy(logits, labels):
     """mean over samples of -log softmax(logits)[label], computed stably through log-softmax.
 
-    ``logits`` is (N, C) with N class indices in ``labels``, or one sample's (C,) with one index.
+    ``logits`` is (N, C) with N class indices in ``labels``, or one sample's (C,) with one index, or (B, T, C)
+    (classes last) with indices (B, T): a language model's loss, the mean over every position.
     """
     if is_tensor(logits):
         lg = _tensor_logits(logits, "cross_entropy")

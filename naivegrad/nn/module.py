@@ -59,6 +59,7 @@ class Module:
         self._backend = get_backend(backend)
         self.dtype = None if self._follows_input_dtype else self._backend.check_dtype(dtype)
         self._parameters = OrderedDict()
+        self._buffers = OrderedDict()
         self.training = True
 
     # ------------------------------------------------------------------ structure
@@ -91,7 +92,34 @@ class Module:
         object.__setattr__(self, name, param)
         return param
 
+    def register_buffer(self, name, value):
+        """Add the buffer ``name`` (it becomes that attribute) and return it: state that is not trained, such as
+        ``BatchNorm1d``'s running statistics, a numpy array (a copy of ``value``) on either backend.
+
+        Buffers are in ``state_dict()`` and ``load_state_dict()``, after the module's parameters, as in
+        PyTorch; not in ``parameters()`` or ``grad_dict()``. Assigning to the name replaces the array.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"a buffer name must be a non-empty string without '.', got {name!r}")
+        arr = None if value is None else np.array(real_array(value, f"buffer {type(self).__name__}.{name}"))
+        self.__dict__["_buffers"][name] = arr
+        object.__setattr__(self, name, arr)
+        return arr
+
+    def named_buffers(self, prefix=""):
+        """(name, numpy array) for every buffer of this module and those below it, in state-dict order."""
+        for name, b in self.__dict__.get("_buffers", {}).items():
+            if b is not None:
+                yield prefix + name, b
+        for name, child in self.children():
+            yield from child.named_buffers(prefix + name + ".")
+
     def __setattr__(self, name, value):
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         params = self.__dict__.get("_parameters")
         if params is not None:
             if name in params:
@@ -217,12 +245,22 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self):
-        """An ordered dict of parameter name -> numpy array (a copy), named and shaped as in PyTorch.
+        """An ordered dict of parameter (and buffer) name -> numpy array (a copy), named and shaped as in PyTorch.
 
         A shared (tied) parameter appears under each of its names.
         """
-        to_numpy = self._backend.to_numpy
-        return OrderedDict((name, to_numpy(p)) for name, p in self.named_parameters(remove_duplicate=False))
+        return OrderedDict(self._state_items("", self._backend.to_numpy))
+
+    def _state_items(self, prefix, to_numpy):
+        # PyTorch's order: a module's parameters, then its buffers, then its children's state.
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, to_numpy(p)
+        for name, b in self.__dict__.get("_buffers", {}).items():
+            if b is not None:
+                yield prefix + name, np.array(b, copy=True)
+        for name, child in self.children():
+            yield from child._state_items(prefix + name + ".", to_numpy)
 
     def grad_dict(self):
         """Gradients under the state dict's names and shapes, as numpy arrays (zeros where there is none).
@@ -243,6 +281,8 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict needs a mapping of name -> array, got {type(state_dict).__name__}")
         own = OrderedDict(self.named_parameters(remove_duplicate=False))
+        buffers = OrderedDict(self.named_buffers())
+        own.update(buffers)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -269,8 +309,11 @@ class Module:
             elif not np.array_equal(first[1].astype(np.float64), arr.astype(np.float64), equal_nan=True):
                 raise ValueError(f"state dict entries {first[2]!r} and {name!r} name one shared (tied) parameter "
                                  f"of {type(self).__name__} but hold different values")
-        for p, arr, _ in staged.values():
-            self._backend.assign(p, arr)
+        for p, arr, name in staged.values():
+            if name in buffers:
+                p[...] = arr
+            else:
+                self._backend.assign(p, arr)
         return self
 
     def save(self, path):
@@ -318,12 +361,16 @@ class Module:
                     hit = moved[id(p)] = (p, target.parameter(source.to_numpy(p), dt))
                 m._parameters[name] = hit[1]
                 object.__setattr__(m, name, hit[1])
+            for name, b in list(m.__dict__.get("_buffers", {}).items()):
+                if b is not None and b.dtype.kind == "f":
+                    setattr(m, name, b.astype(dt))
         return self
 
     def __setstate__(self, state):
         # copy.deepcopy and pickle rebuild a module from its __dict__: keep the shared backend object, and
         # mark the (copied) tensor parameters as parameters again, so that isinstance(p, nn.Parameter) holds.
         self.__dict__.update(state)
+        self.__dict__.setdefault("_buffers", OrderedDict())
         self.__dict__["_backend"] = get_backend(self._backend.name)
         for p in self._parameters.values():
             if is_tensor(p):
