@@ -29,6 +29,18 @@ def exp(x):
         return inf
 
 
+def expm1(x):
+    """e**x - 1, accurate for tiny x (math.expm1), inf on overflow."""
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return inf
+
+
+erf = math.erf    # both are defined everywhere (erf(±inf) = ±1, erfc(inf) = 0, nan in, nan out): never raise
+erfc = math.erfc
+
+
 def log(x):
     if x > 0.0:
         return math.log(x)

@@ -19,9 +19,12 @@ The rule serves both orders of differentiation:
   (``naivegrad.scalar.higher_order``) evaluates the *same* rule on the node's operands, which are Values:
   the local derivatives come out as Values with a graph, and the gradient can be differentiated again.
 
-A rule therefore only uses arithmetic, the functions ``div``, ``log``, ``pow_``, ``sin`` and ``cos``
-defined below, which work on floats and on Values alike, and ``float()`` to read a number for a branch.
-The rules of abs and relu, whose derivatives are constant on either side of the kink, read numbers only.
+A rule therefore only uses arithmetic, the functions ``div``, ``log``, ``pow_``, ``sin``, ``cos``, ``exp``,
+``sigmoid`` and ``normal_cdf`` defined below, which work on floats and on Values alike, and ``float()`` to read
+a number for a branch. The rules of abs, relu, leaky_relu and sign, whose derivatives are constant on either
+side of the kink, read numbers only. An op with numeric options (``softplus(beta, threshold)``,
+``leaky_relu(negative_slope)``, ``elu(alpha)``) records an Op that carries them (``_WithOptions``): its rule
+takes them after the operand; gelu's two forms (``approximate="none"`` or ``"tanh"``) are two Ops.
 
 Where an op passes no gradient at all to an operand, its rule gives ``SELECTED`` rather than 0.0: relu where
 x <= 0, and d/da a ** b at b == 0. It is 0.0 whose products are 0.0 too, so an infinite or nan gradient (or
@@ -69,6 +72,24 @@ def sin(x):
 
 def cos(x):
     return x.cos() if type(x) is Value else ieee.cos(x)
+
+
+def exp(x):
+    return x.exp() if type(x) is Value else ieee.exp(x)
+
+
+def sigmoid(x):
+    return x.sigmoid() if type(x) is Value else ieee.sigmoid(x)
+
+
+def normal_cdf(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal distribution function (gelu's weight). No Value method
+    has it, so on a Value it makes a node of its own, whose rule is the normal density: gelu's rule, which uses
+    it, differentiates again."""
+    if type(x) is Value:
+        d = x.data
+        return _node(_normal_cdf(d), (x,), _d_normal_cdf(d, None), _NORMAL_CDF)
+    return _normal_cdf(x)
 
 
 class _Selected(float):
@@ -172,6 +193,96 @@ def _d_cos(x, out):
     return (-sin(x),)
 
 
+def _d_expm1(x, out):
+    # e**x as out + 1, as PyTorch: exact to an ulp of 1 (it is 0 below x = -37, where e**x is below 1e-16, so an
+    # infinite gradient there gives nan, as in PyTorch)
+    return (out + 1.0,)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_TANH_SCALE = 2.0 * math.sqrt(2.0 / math.pi)  # (1 + tanh(u)) / 2 = sigmoid(2u), u = sqrt(2/pi) (x + c x**3)
+_GELU_TANH_CUBIC = 0.044715
+
+
+def _d_erf(x, out):
+    return (_TWO_OVER_SQRT_PI * exp(-x * x),)
+
+
+def _normal_cdf(x):
+    # erfc, not 1 + erf(x / sqrt 2): exact in the left tail too, where 1 + erf loses every digit below x = -8
+    return 0.5 * ieee.erfc(-x * _SQRT1_2)
+
+
+def _d_normal_cdf(x, out):
+    return (exp(-0.5 * x * x) * _INV_SQRT_2PI,)
+
+
+def _d_gelu(x, out):
+    # d/dx x Phi(x) = Phi(x) + x phi(x); at ±inf it is nan (inf * 0), as in PyTorch
+    return (normal_cdf(x) + x * exp(-0.5 * x * x) * _INV_SQRT_2PI,)
+
+
+def _gelu_tanh_arg(x):
+    """2u = 2 sqrt(2/pi) (x + 0.044715 x**3): PyTorch's tanh gelu is x (1 + tanh(u)) / 2 = x sigmoid(2u)."""
+    return _GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x)
+
+
+def _d_gelu_tanh(x, out):
+    # d/dx x s(2u) = s + x s(2u) s(-2u) d(2u)/dx: s(-2u) is 1 - s(2u) without the cancellation
+    z = _gelu_tanh_arg(x)
+    s = sigmoid(z)
+    return (s + x * (s * sigmoid(-z)) * (_GELU_TANH_SCALE * (1.0 + 3.0 * _GELU_TANH_CUBIC * x * x)),)
+
+
+def _d_silu(x, out):
+    # d/dx x s(x) = s(x) (1 + x s(-x)): s(-x) is 1 - s(x) without the cancellation
+    return (sigmoid(x) * (1.0 + x * sigmoid(-x)),)
+
+
+def _d_softplus(x, beta, threshold, out):
+    # Above the threshold the output is x (PyTorch's switch, beta * x > threshold): derivative 1 there.
+    return (1.0,) if float(x) * beta > threshold else (sigmoid(x * beta),)
+
+
+def _softplus(x, beta, threshold):
+    """log(1 + e**(beta x)) / beta on a float, and x itself where beta x > threshold, as PyTorch."""
+    bx = x * beta
+    return x if bx > threshold else _log1p(ieee.exp(bx)) / beta
+
+
+def _d_leaky_relu(x, negative_slope, out):
+    # 1 where x > 0, the slope at 0 and below (and at nan), as PyTorch: a number (see _Steps)
+    return (1.0 if x > 0.0 else negative_slope,)
+
+
+def _d_elu(x, alpha, out):
+    # alpha e**x at x <= 0, so elu'(0) = alpha, and 1 above (and at nan), as PyTorch
+    return (alpha * exp(x),) if float(x) <= 0.0 else (1.0,)
+
+
+def _d_rsqrt(x, out):
+    return (-0.5 * out * out * out,)  # d/dx x**-1/2 = -x**-3/2 / 2
+
+
+def _d_square(x, out):
+    return (2.0 * x,)
+
+
+def _d_reciprocal(x, out):
+    return (-(out * out),)
+
+
+def _d_sign(x, out):
+    return (SELECTED,)  # piecewise constant: no gradient passes, exactly 0 even for inf or nan (PyTorch's zeros)
+
+
+def _sign(x):
+    """1.0, -1.0, or 0.0 at ±0 and at nan (PyTorch's sign: (0 < x) - (x < 0); numpy's gives nan)."""
+    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+
+
 # ---------------------------------------------------------------------------- op names that know their rule
 class Op(str):
     """An op's name, as micrograd records it in ``_op`` ("*", "tanh", "**2.0"), that also knows the op's rule.
@@ -210,6 +321,58 @@ class _Steps(Op):
         return self.rule(*[x.data for x in node._prev], node.data)
 
 
+class _WithOptions(Op):
+    """The Op of a unary op with options (softplus's beta and threshold, leaky_relu's slope, elu's alpha): it
+    carries them, and its rule takes them after the operand, ``rule(x, *options, out)``. ``steps`` as for
+    ``_Steps``: a rule constant on either side of a kink reads numbers."""
+
+    def __new__(cls, name, rule, options, steps=False):
+        op = Op.__new__(cls, name, rule)
+        op.options, op.steps = options, steps
+        return op
+
+    def __reduce__(self):
+        return type(self), (str(self), self.rule, self.options, self.steps), self.__dict__
+
+    def derivatives(self, node):
+        (x,) = node._prev
+        if self.steps:
+            return self.rule(x.data, *self.options, node.data)
+        return self.rule(x, *self.options, node)
+
+
+class _OptionOps(dict):
+    """The Ops of one op with options, by options (as _WithNumber: a loop's ``x.leaky_relu(0.2)`` makes one)."""
+
+    def __init__(self, name, rule, steps=False):
+        super().__init__()
+        self.name, self.rule, self.steps = name, rule, steps
+
+    def __missing__(self, options):
+        op = _WithOptions(self.name, self.rule, options, self.steps)
+        if all(o == o and o != 0.0 for o in options):  # 0.0 == -0.0 and nan != nan as keys: not kept
+            if len(self) >= 1024:
+                self.clear()
+            self[options] = op
+        return op
+
+
+def _number(x, name, op):
+    """An op's numeric option as a float, or TypeError naming it (a Value, a string, None...)."""
+    if type(x) is float:
+        return x
+    if isinstance(x, Real):
+        return float(x)
+    raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}: {x!r}")
+
+
+def _approximate(approximate):
+    """gelu's ``approximate``: "none" (erf) or "tanh", as in PyTorch; ValueError naming anything else."""
+    if type(approximate) is str and (approximate == "none" or approximate == "tanh"):
+        return approximate
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
 class _WithNumber(dict):
     """The Ops of one binary op with a number operand, by number: a loop's ``x * 0.5`` makes its Op once."""
 
@@ -231,6 +394,12 @@ _NEG, _ABS, _EXP, _LOG = Op("neg", _d_neg), _Steps("abs", _d_abs), Op("exp", _d_
 _SQRT, _TANH, _SIGMOID = Op("sqrt", _d_sqrt), Op("tanh", _d_tanh), Op("sigmoid", _d_sigmoid)
 _RELU, _SIN, _COS = _Steps("relu", _d_relu), Op("sin", _d_sin), Op("cos", _d_cos)
 _LOG1P = Op("log1p", _d_log1p)
+_EXPM1, _ERF, _NORMAL_CDF = Op("expm1", _d_expm1), Op("erf", _d_erf), Op("normal_cdf", _d_normal_cdf)
+_GELU, _GELU_TANH, _SILU = Op("gelu", _d_gelu), Op("gelu_tanh", _d_gelu_tanh), Op("silu", _d_silu)
+_RSQRT, _SQUARE, _RECIPROCAL = Op("rsqrt", _d_rsqrt), Op("square", _d_square), Op("reciprocal", _d_reciprocal)
+_SIGN = _Steps("sign", _d_sign)
+_SOFTPLUS, _ELU = _OptionOps("softplus", _d_softplus), _OptionOps("elu", _d_elu)
+_LEAKY_RELU = _OptionOps("leaky_relu", _d_leaky_relu, steps=True)
 _PLUS, _MINUS, _RSUB = _WithNumber("+", _d_add), _WithNumber("-", _d_sub), _WithNumber("rsub", _d_sub, True)
 _TIMES, _OVER, _RDIV = _WithNumber("*", _d_mul), _WithNumber("/", _d_div), _WithNumber("rdiv", _d_div, True)
 _POWER, _RPOW = _WithNumber("**", _d_pow, named=True), _WithNumber("rpow", _d_pow, True, named=True)  # "**2.0"
@@ -442,6 +611,85 @@ class Value:
         out = x if not x <= 0.0 else 0.0  # `not x <= 0` keeps nan as nan (numpy's maximum(nan, 0))
         return _node(out, (self,), _d_relu(x, out), _RELU)
 
+    def expm1(self):
+        """e**x - 1, accurate for tiny x; derivative e**x."""
+        x = self.data
+        out = ieee.expm1(x)
+        return _node(out, (self,), _d_expm1(x, out), _EXPM1)
+
+    def erf(self):
+        """The error function, 2/sqrt(pi) times the integral of e**-t**2 from 0 to x; derivative
+        2/sqrt(pi) e**-x**2."""
+        x = self.data
+        out = ieee.erf(x)
+        return _node(out, (self,), _d_erf(x, out), _ERF)
+
+    def gelu(self, approximate="none"):
+        """x Phi(x) (Phi: the standard normal distribution function), or with ``approximate="tanh"``
+        x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2, as PyTorch's ``gelu``.
+
+        >>> Value(1.0).gelu().data, Value(1.0).gelu(approximate="tanh").data
+        (0.841344746068543, 0.8411919906082768)
+        """
+        x = self.data
+        if _approximate(approximate) == "none":
+            out = x * _normal_cdf(x)
+            return _node(out, (self,), _d_gelu(x, out), _GELU)
+        out = x * ieee.sigmoid(_gelu_tanh_arg(x))
+        return _node(out, (self,), _d_gelu_tanh(x, out), _GELU_TANH)
+
+    def silu(self):
+        """x sigmoid(x) (swish); derivative sigmoid(x) (1 + x sigmoid(-x))."""
+        x = self.data
+        out = x * ieee.sigmoid(x)
+        return _node(out, (self,), _d_silu(x, out), _SILU)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        """log(1 + e**(beta x)) / beta, and x itself where beta x > threshold, as PyTorch's ``softplus``;
+        derivative sigmoid(beta x), and 1 above the threshold."""
+        beta, threshold = _number(beta, "beta", "softplus"), _number(threshold, "threshold", "softplus")
+        x = self.data
+        out = _softplus(x, beta, threshold)
+        return _node(out, (self,), _d_softplus(x, beta, threshold, out), _SOFTPLUS[beta, threshold])
+
+    def leaky_relu(self, negative_slope=0.01):
+        """x where x > 0, else ``negative_slope`` times x; its derivative is the slope at 0 (PyTorch's)."""
+        slope = _number(negative_slope, "negative_slope", "leaky_relu")
+        x = self.data
+        out = x if x > 0.0 else x * slope
+        return _node(out, (self,), _d_leaky_relu(x, slope, out), _LEAKY_RELU[(slope,)])
+
+    def elu(self, alpha=1.0):
+        """x where x > 0, else alpha (e**x - 1); derivative 1 above 0, alpha e**x at 0 and below (PyTorch's)."""
+        alpha = _number(alpha, "alpha", "elu")
+        x = self.data
+        out = x if x > 0.0 else alpha * ieee.expm1(x)
+        return _node(out, (self,), _d_elu(x, alpha, out), _ELU[(alpha,)])
+
+    def rsqrt(self):
+        """1 / sqrt(x): inf at 0 (-inf at -0.0), nan below 0; derivative -x**-1.5 / 2."""
+        x = self.data
+        out = ieee.div(1.0, ieee.sqrt(x))
+        return _node(out, (self,), _d_rsqrt(x, out), _RSQRT)
+
+    def square(self):
+        """x * x; derivative 2x."""
+        x = self.data
+        out = x * x
+        return _node(out, (self,), _d_square(x, out), _SQUARE)
+
+    def reciprocal(self):
+        """1 / x: ±inf at ±0; derivative -1/x**2."""
+        x = self.data
+        out = ieee.div(1.0, x)
+        return _node(out, (self,), _d_reciprocal(x, out), _RECIPROCAL)
+
+    def sign(self):
+        """1.0 above 0, -1.0 below, 0.0 at ±0 and at nan, as PyTorch's ``sign``; its gradient is exactly 0."""
+        x = self.data
+        out = _sign(x)
+        return _node(out, (self,), _d_sign(x, out), _SIGN)
+
     def sin(self):
         x = self.data
         out = ieee.sin(x)
@@ -550,12 +798,14 @@ def _topological(root):
 # times slower), and no call of naivegrad's spans the loop. So every op runs with the collector paused, as
 # naivegrad's larger calls do (see naivegrad.scalar._collector): a collection that comes due meanwhile happens
 # at the next allocation outside an op. The ops are wrapped here, all at once (every method that makes a node
-# with ``_node``, a new one included), so that each still reads as its math.
+# with ``_node``, a new one included), so that each still reads as its math. An op with options (gelu,
+# softplus...) takes the general wrapper, which passes keywords and defaults on.
 def _pause_ops(cls):
     paused = {}
     for name, attr in list(vars(cls).items()):
         if isinstance(attr, FunctionType) and "_node" in attr.__code__.co_names:
-            setattr(cls, name, paused.setdefault(id(attr), pausing_op(attr)))  # an alias (__radd__) shares one
+            wrap = pausing_collector if attr.__defaults__ else pausing_op
+            setattr(cls, name, paused.setdefault(id(attr), wrap(attr)))  # an alias (__radd__) shares one
 
 
 _pause_ops(Value)

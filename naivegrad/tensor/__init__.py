@@ -16,7 +16,15 @@ from .tensor import (
 from .function import Function, Context
 from .shapes import unbroadcast
 from .ops import REGISTRY
+from .ops.elementwise import erf
+from .ops.activation import gelu, silu, softplus, leaky_relu, elu
+from .ops.einsum import einsum
+
+# PyTorch's module functions for the reductions: torch.var(x, dim) is x.var(dim), and so on.
+var, std, norm, prod, cumsum, argmax, argmin = (Tensor.var, Tensor.std, Tensor.norm, Tensor.prod, Tensor.cumsum,
+                                                Tensor.argmax, Tensor.argmin)
 
 __all__ = ["Tensor", "Function", "Context", "REGISTRY", "unbroadcast", "zeros", "ones", "eye", "randn",
            "uniform", "arange", "where", "maximum", "minimum", "concatenate", "cat", "stack", "nll_loss",
-           "cross_entropy", "linear"]
+           "cross_entropy", "linear", "erf", "gelu", "silu", "softplus", "leaky_relu", "elu", "einsum",
+           "var", "std", "norm", "prod", "cumsum", "argmax", "argmin"]

@@ -43,6 +43,9 @@ The contract:
   ``jvp``: results follow IEEE-754 (inf, nan) as in PyTorch.
 - The graph is recorded only when grad mode is on (see ``naivegrad.no_grad``) and some Tensor argument
   requires grad; otherwise the output is a plain Tensor with ``requires_grad=False``.
+- The arrays ``forward`` receives are the Tensors' own (not copies): if an in-place op (``t.add_``...)
+  modifies one that ``backward`` reads after it was saved, the backward raises instead of computing a wrong
+  gradient (``naivegrad.tensor.inplace``). ``backward_reads`` narrows which saved arrays count.
 '''
 
 import numpy as np
@@ -100,14 +103,16 @@ class Context:
     """
 
     # The graph's structure lives in slots, which survive release(); whatever forward saved lives in the
-    # instance dict, which release() empties.
-    __slots__ = ("fn", "parents", "needs_input_grad", "__dict__", "__weakref__")
+    # instance dict, which release() empties. ``epoch`` is the in-place epoch when the op was recorded (see
+    # naivegrad.tensor.inplace): backward checks the node's saved arrays only if in-place ops ran since.
+    __slots__ = ("fn", "parents", "needs_input_grad", "epoch", "__dict__", "__weakref__")
 
     saved_tensors = ()
     released = False
 
     def __init__(self, fn=None, parents=(), needs_input_grad=()):
         self.fn, self.parents, self.needs_input_grad = fn, parents, needs_input_grad
+        self.epoch = _epoch[0]
 
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (numpy arrays, or None) for ``backward``/``jvp``, as ``ctx.saved_tensors``."""
@@ -128,7 +133,14 @@ class Function:
 
     See the module docstring for the contract and an example; call ``MyOp.apply(...)``, never
     ``forward`` directly.
+
+    ``backward_reads`` (optional) says which of ``ctx.saved_tensors`` the backward reads the values of: a
+    tuple of indices, or a function of ``ctx.needs_input_grad`` giving them. Modifying one of those arrays
+    in place between the forward and the backward makes the backward raise (see
+    ``naivegrad.tensor.inplace``); None, the default, counts every saved array and array attribute.
     """
+
+    backward_reads = None
 
     @staticmethod
     def forward(ctx, *inputs, **kwargs):
@@ -168,6 +180,7 @@ class Function:
         if record:
             ctx.parents = tuple([a if isinstance(a, Tensor) else None for a in args]) if const else args
             ctx.needs_input_grad = tuple(needs)
+            ctx.epoch = _epoch[0]
         else:
             ctx.parents = ()
             ctx.needs_input_grad = (False,) * len(args)
@@ -192,3 +205,7 @@ class Function:
             t.requires_grad = False
             t._ctx = None
         return t
+
+
+# The in-place ops' module imports this one (for Function): it is imported once Function exists.
+from .inplace import _epoch  # noqa: E402

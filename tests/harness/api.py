@@ -42,6 +42,31 @@ NOT_OPS = {
     "Tensor.zeros": "creation: no input to differentiate", "Tensor.ones": "creation",
     "Tensor.eye": "creation", "Tensor.randn": "creation", "Tensor.uniform": "creation",
     "Tensor.arange": "creation", "Tensor.zeroes": "creation (the original project's spelling of zeros)",
+    # Tensor: comparisons, masks and conversions out of the graph (naivegrad.tensor.tensor's "comparisons" and
+    # "conversions"): bool and integer results never require grad.
+    "Tensor.size": "metadata", "Tensor.element_size": "metadata", "Tensor.nbytes": "metadata",
+    "Tensor.is_floating_point": "metadata", "Tensor.tolist": "Python numbers; leaves the graph",
+    "Tensor.requires_grad_": "sets a flag, returns the Tensor itself: no node",
+    "Tensor.long": "an int64 tensor: never in the graph", "Tensor.int": "an int32 tensor: never in the graph",
+    "Tensor.bool": "a bool mask: never in the graph", "Tensor.any": "a bool mask: never in the graph",
+    "Tensor.all": "a bool mask: never in the graph",
+    **{f"Tensor.{name}": "bool masks (or integers), no node: tests/tensor/test_comparisons.py"
+       for name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__rand__", "__or__",
+                    "__ror__", "__xor__", "__rxor__", "__invert__")},
+    **{f"Tensor.{name}": "a cast to a narrower float, in the graph: rounding keeps it out of the table's exact "
+                         "checks; tests/tensor/test_conversions.py checks its values, gradients and tangents"
+       for name in ("float", "half")},
+    # Indices: int64 tensors that never require grad (PyTorch's argmax / argmin), no node.
+    "Tensor.argmax": "int64 indices, never in the graph", "Tensor.argmin": "int64 indices, never in the graph",
+    "tensor.argmax": "Tensor.argmax as a function: tests/tensor/test_reductions_api.py",
+    "tensor.argmin": "Tensor.argmin as a function: tests/tensor/test_reductions_api.py",
+    # In-place ops and hooks (naivegrad.tensor.inplace): they write into the tensor itself, which the table's
+    # checks (a fresh output per call) cannot express; their own tests compare values and gradients with torch.
+    **{f"Tensor.{name}": "in place, recorded in the graph when it requires grad: tests/tensor/test_inplace.py"
+       for name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_")},
+    "Tensor.register_hook": "runs a function during backward; builds no node: tests/tensor/test_hooks.py",
+    "Tensor.retain_grad": "a no-op check (interior grads are always kept): tests/tensor/test_hooks.py",
+    "Tensor.retains_grad": "a flag",
     # Module-level names that are not ops.
     "tensor.zeros": "creation", "tensor.ones": "creation", "tensor.eye": "creation", "tensor.randn": "creation",
     "tensor.uniform": "creation", "tensor.arange": "creation",

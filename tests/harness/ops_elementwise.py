@@ -11,8 +11,14 @@ import math
 
 import numpy as np
 
+from naivegrad.tensor import elu as t_elu
+from naivegrad.tensor import erf as t_erf
+from naivegrad.tensor import gelu as t_gelu
+from naivegrad.tensor import leaky_relu as t_leaky_relu
 from naivegrad.tensor import maximum as t_maximum
 from naivegrad.tensor import minimum as t_minimum
+from naivegrad.tensor import silu as t_silu
+from naivegrad.tensor import softplus as t_softplus
 from naivegrad.tensor import where as t_where
 
 from . import scalar_ref as ref
@@ -50,10 +56,71 @@ def _torch(name):
     return f
 
 
-def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None, **kw):
+def unary(name, value_forms, tensor_forms, domain=REAL, source=None, torch=None, function=None, **kw):
     return Op(name=name, arity=1, shapes=_unary_shapes, elementwise=True, domain=domain, exact=True,
-              value_forms=value_forms, tensor_forms=tensor_forms, functions=(name,),
+              value_forms=value_forms, tensor_forms=tensor_forms, functions=(function or name,),
               torch=torch or _torch(name), source=source or "{0}.%s()" % name, **kw)
+
+
+def _functional(name, **fixed):
+    """``torch.nn.functional.<name>``, with options fixed (gelu's approximate) or passed on (the params)."""
+    def f(x, **params):
+        import torch.nn.functional as F
+
+        return getattr(F, name)(x, **fixed, **params)
+    f.__name__ = f"torch.nn.functional.{name}"
+    return f
+
+
+_EPS = 2.0 ** -52
+_erf, _erfc = np.vectorize(math.erf, otypes=[np.float64]), np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _sigmoid(x):
+    """1 / (1 + e**-x) to the last ulp: sigmoid(|x|) through logaddexp (near 1: accurate), and for x < 0 e**x
+    sigmoid(-x) (the exp of x itself, not of a rounded log)."""
+    pos = np.exp(-np.logaddexp(0.0, -np.abs(x)))
+    return np.where(x >= 0.0, pos, np.exp(np.minimum(x, 0.0)) * pos)
+
+
+def _normal_cdf(x):
+    return 0.5 * _erfc(-x * math.sqrt(0.5))  # erfc: exact in the left tail (1 + erf would cancel)
+
+
+def _normal_pdf(x):
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_tanh_arg(x):
+    """2u, with (1 + tanh(u)) / 2 = sigmoid(2u): u = sqrt(2/pi) (x + 0.044715 x**3) (PyTorch's tanh gelu)."""
+    return 2.0 * math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)
+
+
+def _gelu_tanh_deriv(x):
+    z = _gelu_tanh_arg(x)
+    return _sigmoid(z) + x * _sigmoid(z) * _sigmoid(-z) * 2.0 * math.sqrt(2.0 / math.pi) * (1.0 + 3 * 0.044715 * x * x)
+
+
+ELU = Domain(-3.0, 3.0, kinks=(0.0,), specials=(-40.0, -746.0), nonfinite=(math.inf, -math.inf))
+_SLOPES = (0.01, 0.2, -0.5, 0.0, 2.0)
+_ALPHAS = (1.0, 0.5, 2.0, -1.0, 0.0)
+_BETAS = (1.0, 0.5, 2.0, -1.0)       # powers of two (and -1): beta x is exact in float32, so both engines and
+_THRESHOLDS = (20.0, 1.0, 2.5)       # PyTorch take the same side of the threshold
+
+
+def _option(name, values):
+    def params(draw, shapes, mode):
+        return {name: draw.sampled_from(values)}
+    return params
+
+
+def _softplus_params(draw, shapes, mode):
+    return {"beta": draw.sampled_from(_BETAS), "threshold": draw.sampled_from(_THRESHOLDS)}
+
+
+def _softplus_domain(params):
+    # beta x > threshold switches to x itself: the value jumps a little (log1p(e**-t)) and the derivative to 1.
+    return (Domain(-3.0, 3.0, kinks=(params["threshold"] / params["beta"],)),)
 
 
 def binary(name, value_forms, tensor_forms, source, torch, domains=None, **kw):
@@ -87,6 +154,73 @@ OPS = [
     unary("relu", {"relu": lambda a: a.relu()}, {"relu": lambda a: a.relu()}, domain=KINK0),
     unary("sin", {"sin": lambda a: a.sin()}, {"sin": lambda a: a.sin()}, domain=Domain(-4.0, 4.0)),
     unary("cos", {"cos": lambda a: a.cos()}, {"cos": lambda a: a.cos()}, domain=Domain(-4.0, 4.0)),
+    # Tiny x, where e**x - 1 would lose every digit; far left, out + 1 is 0 (the derivative, as PyTorch's); overflow.
+    unary("expm1", {"expm1": lambda a: a.expm1()}, {"expm1": lambda a: a.expm1()},
+          domain=Domain(-5.0, 5.0, specials=(1e-20, -1e-300, -40.0, 710.0)),
+          closed_form=dict(value=np.expm1, deriv=np.exp, domain=(-30.0, 30.0), third=lambda lo, hi: math.exp(hi),
+                           ulps=2, dulps=2, datol=_EPS)),
+    unary("erf", {"erf": lambda a: a.erf()}, {"erf": lambda a: a.erf(), "tensor.erf": lambda a: t_erf(a)},
+          domain=Domain(-3.0, 3.0, specials=(-10.0, 30.0, 1e-300)),
+          closed_form=dict(value=_erf, deriv=lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x), domain=(-6.0, 6.0),
+                           third=lambda lo, hi: 2.3, ulps=1, dulps=2)),
+    # The left tail (erfc: gelu(-10) = -7.6e-23, where PyTorch's 1 + erf gives -0.0) and saturation; -inf gives
+    # nan (-inf * 0) and the derivative at ±inf is nan, as in PyTorch.
+    unary("gelu", {"gelu": lambda a: a.gelu()},
+          {"gelu": lambda a: a.gelu(), "gelu#none": lambda a: a.gelu(approximate="none"),
+           "tensor.gelu": lambda a: t_gelu(a)},
+          domain=Domain(-4.0, 4.0, specials=(-10.0, -40.0, 30.0)), torch=_functional("gelu"),
+          closed_form=dict(value=lambda x: x * _normal_cdf(x), deriv=lambda x: _normal_cdf(x) + x * _normal_pdf(x),
+                           domain=(-10.0, 10.0), third=lambda lo, hi: 1.0, ulps=2, datol=4 * _EPS,
+                           torch_atol=1e-15)),  # PyTorch's 1 + erf(x / sqrt 2) cancels for x < 0
+    # x sigmoid(2u), not x (1 + tanh(u)) / 2, which is -0.0 below x = -5.5: the domain stays above, where the
+    # two agree (PyTorch's derivative is 0 there, so an infinite gradient gives nan in PyTorch, inf here).
+    unary("gelu_tanh", {"gelu#tanh": lambda a: a.gelu(approximate="tanh")},
+          {"gelu#tanh": lambda a: a.gelu(approximate="tanh"), "gelu#tanh_positional": lambda a: a.gelu("tanh"),
+           "tensor.gelu#tanh": lambda a: t_gelu(a, approximate="tanh")},
+          domain=Domain(-4.0, 4.0, specials=(30.0, 1e10)), torch=_functional("gelu", approximate="tanh"),
+          function="gelu", source="{0}.gelu(approximate='tanh')",
+          closed_form=dict(value=lambda x: x * _sigmoid(_gelu_tanh_arg(x)), deriv=_gelu_tanh_deriv,
+                           domain=(-5.0, 5.0), third=lambda lo, hi: 1.5, ulps=8, dulps=8, datol=4 * _EPS,
+                           torch_atol=1e-15)),  # PyTorch's 1 + tanh(u) cancels for x < 0
+    unary("silu", {"silu": lambda a: a.silu()}, {"silu": lambda a: a.silu(), "tensor.silu": lambda a: t_silu(a)},
+          domain=Domain(-8.0, 8.0, specials=(-40.0, 40.0, -746.0)), torch=_functional("silu"),
+          closed_form=dict(value=lambda x: x * _sigmoid(x), deriv=lambda x: _sigmoid(x) * (1.0 + x * _sigmoid(-x)),
+                           domain=(-30.0, 30.0), third=lambda lo, hi: 0.6, ulps=2, datol=4 * _EPS)),
+    # The threshold: x itself above 20 (its value jumps by log1p(e**-20), its derivative to 1).
+    unary("softplus", {"softplus": lambda a: a.softplus()},
+          {"softplus": lambda a: a.softplus(), "tensor.softplus": lambda a: t_softplus(a)},
+          domain=Domain(-8.0, 8.0, kinks=(20.0,), specials=(20.0, 20.5, -40.0, -746.0)), torch=_functional("softplus"),
+          closed_form=dict(value=lambda x: np.where(x > 20.0, x, np.log1p(np.exp(np.minimum(x, 20.0)))),
+                           deriv=lambda x: np.where(x > 20.0, 1.0, _sigmoid(x)), domain=(-30.0, 19.5),
+                           third=lambda lo, hi: 0.1, ulps=2, datol=4 * _EPS)),
+    unary("leaky_relu", {"leaky_relu": lambda a: a.leaky_relu()},
+          {"leaky_relu": lambda a: a.leaky_relu(), "tensor.leaky_relu": lambda a: t_leaky_relu(a)},
+          domain=KINK0, torch=_functional("leaky_relu"), function="leakyrelu",
+          closed_form=dict(value=lambda x: np.where(x > 0.0, x, 0.01 * x),
+                           deriv=lambda x: np.where(x > 0.0, 1.0, 0.01), domain=(-1e6, -1e-3),
+                           third=lambda lo, hi: 0.0)),
+    # No nan inputs: PyTorch's elu'(nan) is 1 (its formula, ours) on a few elements and nan on vectorised ones.
+    unary("elu", {"elu": lambda a: a.elu()}, {"elu": lambda a: a.elu(), "tensor.elu": lambda a: t_elu(a)},
+          domain=ELU, torch=_functional("elu"),
+          closed_form=dict(value=lambda x: np.where(x > 0.0, x, np.expm1(x)),
+                           deriv=lambda x: np.where(x <= 0.0, np.exp(x), 1.0), domain=(-30.0, -1e-3),
+                           third=lambda lo, hi: 1.0, ulps=2, dulps=2)),
+    # 0 is the pole (inf, -inf at -0.0; the derivative -out**3 / 2, as PyTorch), below it nan.
+    unary("rsqrt", {"rsqrt": lambda a: a.rsqrt()}, {"rsqrt": lambda a: a.rsqrt()}, domain=POSITIVE,
+          closed_form=dict(value=lambda x: 1.0 / np.sqrt(x), deriv=lambda x: -0.5 * (1.0 / np.sqrt(x)) ** 3,
+                           domain=(0.05, 1e3), third=lambda lo, hi: 1.875 * lo ** -3.5, ulps=1)),
+    unary("square", {"square": lambda a: a.square()}, {"square": lambda a: a.square()},
+          domain=Domain(-3.0, 3.0, specials=(1e20, -1e-30)),
+          closed_form=dict(value=lambda x: x * x, deriv=lambda x: 2.0 * x, domain=(-1e6, 1e6),
+                           third=lambda lo, hi: 0.0)),
+    unary("reciprocal", {"reciprocal": lambda a: a.reciprocal()}, {"reciprocal": lambda a: a.reciprocal()},
+          domain=Domain(0.25, 3.0, specials=(0.0, -2.0, 1e-10, 1e30)),
+          closed_form=dict(value=lambda x: 1.0 / x, deriv=lambda x: -(1.0 / x) ** 2, domain=(0.1, 100.0),
+                           third=lambda lo, hi: 6.0 / lo ** 4)),
+    # sign(nan) = 0 and sign(-0.0) = 0.0 (PyTorch's, not numpy's nan); its gradient is exactly 0, inf or nan.
+    unary("sign", {"sign": lambda a: a.sign()}, {"sign": lambda a: a.sign()}, domain=KINK0,
+          closed_form=dict(value=lambda x: np.where(np.isnan(x), 0.0, np.sign(x)) + 0.0,
+                           deriv=lambda x: np.zeros_like(x), domain=(1e-3, 1e6), third=lambda lo, hi: 0.0)),
 
     binary("add", {"__add__": lambda a, b: a + b},
            {"__add__": lambda a, b: a + b, "add": lambda a, b: a.add(b), "__radd__": lambda a, b: b.__radd__(a)},
@@ -113,6 +247,30 @@ OPS = [
     binary("minimum", {}, {"minimum": lambda a, b: a.minimum(b), "tensor.minimum": lambda a, b: t_minimum(a, b)},
            "minimum({0}, {1})", _torch("minimum"), reference=ref.minimum, ties=True, domain=TIES,
            smooth=_ties_smooth),
+]
+
+
+# ---------------------------------------------------------------------------------------------- options
+# The activations with options, over a few values of them (their defaults are the entries above): the kinks and
+# thresholds move with them, and PyTorch's conventions there (leaky_relu'(0) = slope, elu'(0) = alpha) follow.
+OPS += [
+    unary("leaky_relu_options", {"leaky_relu": lambda a, negative_slope: a.leaky_relu(negative_slope)},
+          {"leaky_relu": lambda a, negative_slope: a.leaky_relu(negative_slope),
+           "leaky_relu#keyword": lambda a, negative_slope: a.leaky_relu(negative_slope=negative_slope),
+           "tensor.leaky_relu": lambda a, negative_slope: t_leaky_relu(a, negative_slope)},
+          domain=KINK0, params=_option("negative_slope", _SLOPES), torch=_functional("leaky_relu"),
+          function="leakyrelu", source="{0}.leaky_relu({negative_slope})"),
+    unary("elu_options", {"elu": lambda a, alpha: a.elu(alpha)},
+          {"elu": lambda a, alpha: a.elu(alpha), "elu#keyword": lambda a, alpha: a.elu(alpha=alpha),
+           "tensor.elu": lambda a, alpha: t_elu(a, alpha)},
+          domain=ELU, params=_option("alpha", _ALPHAS),
+          torch=_functional("elu"), function="elu", source="{0}.elu({alpha})"),
+    unary("softplus_options", {"softplus": lambda a, beta, threshold: a.softplus(beta, threshold)},
+          {"softplus": lambda a, beta, threshold: a.softplus(beta, threshold),
+           "softplus#keyword": lambda a, beta, threshold: a.softplus(threshold=threshold, beta=beta),
+           "tensor.softplus": lambda a, beta, threshold: t_softplus(a, beta, threshold)},
+          domains=_softplus_domain, params=_softplus_params, torch=_functional("softplus"), function="softplus",
+          source="{0}.softplus({beta}, {threshold})"),
 ]
 
 

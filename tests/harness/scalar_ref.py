@@ -12,6 +12,10 @@ non-differentiable point, it is written here as a plain scalar expression, so th
   from an infinite one: ``torch.amax`` multiplies, it does not select); a slice with a nan gives nan, value
   and gradients. ``clip`` is x itself inside [lo, hi] (bounds included) and the bound, a constant, outside
   (and at nan); max pooling picks the first maximum in row-major order, or the last nan.
+- ``torch.max(x, dim)``'s values are the first maximum of the slice itself, or its first nan; ``var`` treats the
+  mean as a constant (its derivative is 0); ``std`` is a fresh constant 0 where the variance is 0; ``norm``
+  spells out PyTorch's rule for each p (``vector_norm``); ``prod`` is a chain of products (the product of a
+  whole tensor with two zeros or more: a constant 0, as PyTorch).
 
 These conventions are PyTorch's, with inf, -inf and nan among the inputs and the cotangents (tests/parity
 draws them): a derivative that selects gives an exact 0, one that multiplies gives 0 * inf = nan.
@@ -29,7 +33,8 @@ from naivegrad.scalar import Value
 
 __all__ = ["objects", "data_of", "reduce_slices", "along_axis", "maximum", "minimum", "clip", "sum_", "mean",
            "extremum", "logsumexp", "softmax", "logsoftmax", "matmul", "conv2d", "max_pool2d", "avg_pool2d",
-           "chain_sum", "chain_dot"]
+           "chain_sum", "chain_dot", "first_extremum", "variance", "std", "vector_norm", "running_sums",
+           "product"]
 
 
 def objects(x):
@@ -174,6 +179,94 @@ def logsoftmax(vs):
     m = max(data_of(v) for v in vs)
     lse = scalar.sum([(v - m).exp() for v in vs]).log()
     return [(v - m) - lse for v in vs]
+
+
+def first_extremum(pick):
+    """``torch.max(x, dim)`` (``pick=max``) or ``torch.min``'s values over a slice: its first maximum, or its first
+    nan, that Value itself (a selection: the other elements are not in the graph, and get exactly 0)."""
+    def f(vs):
+        data = [data_of(v) for v in vs]
+        for v, d in zip(vs, data):
+            if d != d:
+                return v
+        return vs[data.index(pick(data))]
+    return f
+
+
+def variance(correction):
+    """sum((v - m)**2) / max(0, n - correction), with the mean m a constant: its derivative, -2 sum(v - m) / dof,
+    is 0 (PyTorch's var_backward leaves it out, so an inf among the inputs gives -inf, not nan, to the others).
+    n <= correction divides by 0: inf, or nan where the sum is 0."""
+    def f(vs):
+        n = len(vs)
+        m = sum(data_of(v) for v in vs) / n if n else math.nan
+        deviations = [v - m for v in vs]
+        return scalar.sum([d * d for d in deviations]) / max(0.0, n - correction)
+    return f
+
+
+def std(correction):
+    """sqrt(variance), and exactly 0 with no gradient where the variance is 0 (PyTorch's std_backward selects 0
+    there, at sqrt's kink): a fresh Value."""
+    var = variance(correction)
+
+    def f(vs):
+        v = var(vs)
+        return Value(0.0) if v.data == 0.0 else v.sqrt()
+    return f
+
+
+def vector_norm(p):
+    """``torch.linalg.vector_norm`` of a slice with PyTorch's conventions at the points where it is not
+    differentiable, each as a plain expression:
+
+    - p = 0: the count of nonzero elements, a constant (no gradient at all).
+    - p = 1: sum |v| (abs'(0) = 0, and 0 at nan: PyTorch's sgn).
+    - p = +-inf: the mean of the elements whose |v| is the norm, or that are nan (PyTorch's mask), and 0 * the
+      gradient to the others (a product, as ``extremum``).
+    - p = 2: sqrt(sum v * v); at the zero vector, 0 * the gradient to each element (PyTorch multiplies the
+      gradient by x / norm taken as 0).
+    - other p > 1: (sum |v|**p)**(1/p); at the zero vector a constant 0 (PyTorch selects 0 there).
+    - p < 1: the same sum, where a zero element's term |0|**p is a node whose derivative is 0 (PyTorch takes
+      |x|**(p-1) as 0 there, then multiplies)."""
+    def f(vs):
+        data = [data_of(v) for v in vs]
+        if p == 0.0:
+            return Value(float(sum(d != 0.0 for d in data)))
+        if p == 1.0:
+            return scalar.sum([abs(v) for v in vs])
+        if math.isinf(p):
+            a = [abs(d) for d in data]
+            m = math.nan if any(x != x for x in a) else (max(a) if p > 0 else min(a))
+            hit = [v for v, x in zip(vs, a) if x == m or x != x]
+            rest = [v for v, x in zip(vs, a) if not (x == m or x != x)]
+            out = scalar.sum([abs(v) for v in hit]) * (1.0 / len(hit))
+            return out + Value(0.0, rest) if rest else out
+        zero = all(d == 0.0 for d in data)
+        if p == 2.0:
+            return Value(0.0, vs) if zero else scalar.sum([v * v for v in vs]).sqrt()
+        if p < 1.0:
+            terms = [Value(0.0 if p > 0 else math.inf, (v,)) if d == 0.0 else abs(v) ** p for v, d in zip(vs, data)]
+            return scalar.sum(terms) ** (1.0 / p)
+        return Value(0.0) if zero else scalar.sum([abs(v) ** p for v in vs]) ** (1.0 / p)
+    return f
+
+
+def running_sums(vs):
+    """cumsum of a slice: one fused sum per prefix."""
+    return [scalar.sum(vs[:i + 1]) for i in range(len(vs))]
+
+
+def product(vs, flat=False):
+    """The product of a slice as a chain of * nodes (the derivative of each element: the product of the others,
+    zeros included); 1 for nothing. ``flat``: the product of a whole tensor (PyTorch's ``prod()`` without dim),
+    whose gradient PyTorch sets to exactly 0 when two elements or more are 0: then a constant 0."""
+    if not vs or (flat and sum(data_of(v) == 0.0 for v in vs) > 1):
+        return Value(0.0 if vs else 1.0)
+    out = vs[0]
+    for v in vs[1:]:
+        out = out * v
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- products

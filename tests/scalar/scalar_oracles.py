@@ -11,7 +11,7 @@ shows up as a disagreement. Where the derivative at a point is a convention rath
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 from hypothesis import strategies as st
@@ -93,6 +93,8 @@ class Unary:
     datol: float = 0.0  # allowed absolute derivative difference (1 - out**2 style cancellation)
     sign_of_zero: bool = True  # whether the sign of a zero result is specified
     nan_deriv: bool = True  # whether the derivative at nan is specified (not for sub-gradient conventions)
+    torch: Optional[Callable] = None  # the op on torch tensors, where ``apply`` is not a torch.Tensor method (gelu)
+    torch_atol: float = 0.0  # absolute slack against torch, where torch's formula cancels (gelu's 1 + erf)
 
 
 def _sigmoid(x):
@@ -186,6 +188,8 @@ def _closed_forms_from_the_table(kind, arity):
     for op in harness.OPS:
         if op.closed_form is not None and op.arity == arity:
             fields = {k: (finite(*v) if k.startswith("domain") else v) for k, v in op.closed_form.items()}
+            if kind is Unary:
+                fields.setdefault("torch", op.torch)
             out.append(kind(op.name, op.value_reference, **fields))
     return out
 

@@ -28,8 +28,8 @@ def test_floating_arrays_keep_their_dtype_and_memory(dtype):
 def test_dtype_argument_overrides():
     assert Tensor([1, 2], dtype=np.float64).dtype == np.float64
     assert Tensor(np.ones(2), dtype="float32").dtype == np.float32
-    with pytest.raises(TypeError, match="int64"):
-        Tensor([1, 2], dtype=np.int64)
+    idx = Tensor([1, 2], dtype=np.int64)  # an index tensor: never requires grad (tests/tensor/test_conversions.py)
+    assert idx.dtype == np.int64 and not idx.requires_grad
 
 
 @pytest.mark.parametrize("bad, exc, words", [

@@ -1,4 +1,10 @@
-"""Normalising activations along an axis: ``softmax`` and ``logsoftmax``, stable for large logits.
+"""Activations: pointwise ones with options (gelu, silu, softplus, leaky_relu, elu), and the normalising
+ones along an axis, ``softmax`` and ``logsoftmax``, stable for large logits.
+
+The pointwise ones are ``Unary`` ops (see ``elementwise.py``): a forward and one rule, ``local``, each a Tensor
+method (``methods``) whose options are checked by ``options`` and passed to ``forward`` as keywords. Their values
+and derivatives are the scalar engine's (the reference), PyTorch's conventions at the kinks and the thresholds
+(leaky_relu'(0) = negative_slope, elu'(0) = alpha, softplus = x where beta x > threshold).
 
 Both subtract the maximum along ``axis`` first, so logits of magnitude 1e3 and more (and -inf entries,
 as from masking) give exact results instead of inf / inf. ``x`` of any shape; ``axis`` defaults to the last.
@@ -7,13 +13,170 @@ Forward mode uses the saved output only, as backward does: softmax's Jacobian is
 is t minus the softmax-weighted mean of t and its gradient is g minus softmax times the sum of g.
 """
 
+import math
+
 import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axis
+from ..tensor import Tensor
 from ._tangents import fit
+from .elementwise import Unary, _erfc, _number, _sigmoid
 
-__all__ = ["Softmax", "LogSoftmax"]
+__all__ = ["Gelu", "Silu", "Softplus", "LeakyRelu", "Elu", "Softmax", "LogSoftmax"]
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_TANH_SCALE = 2.0 * math.sqrt(2.0 / math.pi)  # (1 + tanh(u)) / 2 = sigmoid(2u), u = sqrt(2/pi) (x + c x**3)
+_GELU_TANH_CUBIC = 0.044715
+
+
+# ---------------------------------------------------------------------------------------------- pointwise
+class Gelu(Unary):
+    """x Phi(x), Phi the standard normal distribution function (erfc(-x / sqrt 2) / 2, exact in the left tail);
+    with ``approximate="tanh"`` x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2, computed as x sigmoid(2u).
+    As PyTorch's ``gelu``: gelu(-inf) = nan, and the derivative is nan at ±inf (inf * 0)."""
+
+    methods = ("gelu",)
+
+    @staticmethod
+    def options(approximate="none"):
+        if type(approximate) is str and (approximate == "none" or approximate == "tanh"):
+            return {"approximate": approximate}
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate == "none":
+            z = None
+            w = 0.5 * _erfc(-x * _SQRT1_2)  # Phi(x)
+        else:
+            z = _GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x)
+            w = _sigmoid(z)
+        out = x * w
+        ctx.save_for_backward(x, w, z, out)
+        return out
+
+    @staticmethod
+    def local(x, w, z, out):
+        if z is None:  # Phi(x) + x phi(x)
+            return w + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        # s(2u) + x s(2u) s(-2u) d(2u)/dx
+        return w + x * (w * _sigmoid(-z)) * (_GELU_TANH_SCALE * (1.0 + 3.0 * _GELU_TANH_CUBIC * x * x))
+
+
+class Silu(Unary):
+    """x sigmoid(x) (swish); derivative sigmoid(x) (1 + x sigmoid(-x))."""
+
+    methods = ("silu",)
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(x)
+        out = x * s
+        ctx.save_for_backward(x, s, out)
+        return out
+
+    @staticmethod
+    def local(x, s, out):
+        return s * (1.0 + x * _sigmoid(-x))
+
+
+class Softplus(Unary):
+    """log(1 + e**(beta x)) / beta, and x itself where beta x > threshold (PyTorch's ``softplus``, defaults
+    beta=1, threshold=20); derivative sigmoid(beta x), and 1 above the threshold."""
+
+    methods = ("softplus",)
+
+    @staticmethod
+    def options(beta=1.0, threshold=20.0):
+        return {"beta": _number(beta, "beta", "softplus"), "threshold": _number(threshold, "threshold", "softplus")}
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        bx = x * beta
+        above = bx > threshold
+        out = np.where(above, x, np.log1p(np.exp(bx)) / beta)
+        ctx.save_for_backward(x, above, bx, out)
+        return out
+
+    @staticmethod
+    def local(x, above, bx, out):
+        return np.where(above, 1.0, _sigmoid(bx))
+
+
+class LeakyRelu(Unary):
+    """x where x > 0, else ``negative_slope`` (default 0.01) times x; derivative 1 above 0 and the slope at 0,
+    below and at nan (PyTorch's). It multiplies the gradient (a slope of 0 gives 0 * inf = nan, as PyTorch)."""
+
+    methods = ("leaky_relu",)
+
+    @staticmethod
+    def options(negative_slope=0.01):
+        return {"negative_slope": _number(negative_slope, "negative_slope", "leaky_relu")}
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        out = np.where(x > 0, x, x * negative_slope)
+        ctx.save_for_backward(x, negative_slope, out)
+        return out
+
+    @staticmethod
+    def local(x, negative_slope, out):
+        return np.where(x > 0, np.ones((), x.dtype), np.asarray(negative_slope, x.dtype))
+
+
+class Elu(Unary):
+    """x where x > 0, else alpha (e**x - 1) (default alpha=1); derivative 1 above 0 (and at nan), alpha e**x at
+    0 and below: elu'(0) = alpha, as PyTorch."""
+
+    methods = ("elu",)
+
+    @staticmethod
+    def options(alpha=1.0):
+        return {"alpha": _number(alpha, "alpha", "elu")}
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        out = np.where(x > 0, x, alpha * np.expm1(x))
+        ctx.save_for_backward(x, alpha, out)
+        return out
+
+    @staticmethod
+    def local(x, alpha, out):
+        return np.where(x <= 0, alpha * np.exp(x), 1.0)
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def gelu(x, approximate="none"):
+    """``torch.nn.functional.gelu``: ``x.gelu(approximate)`` for a Tensor (or what ``Tensor()`` takes)."""
+    return _tensor(x).gelu(approximate)
+
+
+def silu(x):
+    """``torch.nn.functional.silu``: ``x.silu()``."""
+    return _tensor(x).silu()
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """``torch.nn.functional.softplus``: ``x.softplus(beta, threshold)``."""
+    return _tensor(x).softplus(beta, threshold)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """``torch.nn.functional.leaky_relu``: ``x.leaky_relu(negative_slope)``."""
+    return _tensor(x).leaky_relu(negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """``torch.nn.functional.elu``: ``x.elu(alpha)``."""
+    return _tensor(x).elu(alpha)
+
+
+# ---------------------------------------------------------------------------------------------- along an axis
 
 
 def _reduce(ufunc, x, axis):

@@ -1,4 +1,5 @@
 """Elementwise ops with numpy broadcasting: the scalar engine's set, plus maximum, minimum, clip and where.
+(Its pointwise activations with options, gelu, silu, softplus, leaky_relu and elu, are in ``activation.py``.)
 
 Each op is a ``forward`` and one rule, ``local``, giving the local derivatives of its output with respect to
 each operand (d out / d operand, what the scalar engine records per op), as a plain expression in the
@@ -14,6 +15,9 @@ agree to the last bit where they can: relu'(0) = 0, abs'(0) = 0, d/dx x**0 = 0, 
 and b >= 0. A positional operand may be a Python float (a constant: ``t * 2.0``), which gets no gradient.
 """
 
+import math
+from numbers import Real
+
 import numpy as np
 
 from ..function import Function
@@ -22,7 +26,8 @@ from ..shapes import unbroadcast
 from ._tangents import fit
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt", "Tanh", "Sigmoid", "Relu",
-           "Sin", "Cos", "Maximum", "Minimum", "Clip", "Where"]
+           "Sin", "Cos", "Expm1", "Erf", "Rsqrt", "Square", "Reciprocal", "Sign", "Maximum", "Minimum", "Clip",
+           "Where"]
 
 
 class Elementwise(Function):
@@ -109,7 +114,9 @@ class Unary(Elementwise):
     selecting op (``selects``: relu, clip) a bool mask, True where the gradient passes.
 
     ``methods = ("exp",)`` makes the op a ``Tensor`` method of that name (``t.exp()``), documented by the
-    class's docstring: an elementwise op is written here once, and the Tensor has it.
+    class's docstring: an elementwise op is written here once, and the Tensor has it. An op with options
+    (``t.gelu(approximate="tanh")``, ``t.leaky_relu(0.2)``) also defines ``options(...)``, a static method
+    with the options' signature and defaults that checks them and returns them as the keywords of ``forward``.
     """
 
     methods = ()
@@ -143,8 +150,13 @@ class Unary(Elementwise):
 
 
 def _tensor_method(fn, name):
-    def method(self):
-        return fn.apply(self)
+    options = getattr(fn, "options", None)
+    if options is None:
+        def method(self):
+            return fn.apply(self)
+    else:  # options by position or keyword, checked: forward gets them as keywords (never differentiated)
+        def method(self, *args, **kwargs):
+            return fn.apply(self, **options(*args, **kwargs))
 
     method.__name__, method.__qualname__, method.__doc__ = name, f"Tensor.{name}", fn.__doc__
     return method
@@ -510,6 +522,139 @@ class Cos(Unary):
     @staticmethod
     def local(x, out):
         return -np.sin(x)
+
+
+class Expm1(Unary):
+    """e**x - 1, accurate for tiny x; derivative e**x, taken as out + 1 (as the scalar engine and PyTorch)."""
+
+    methods = ("expm1",)
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return out + 1.0
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erf(x):
+    """erf elementwise in x's dtype: libm's (math.erf), the scalar engine's function (numpy has none)."""
+    return np.asarray(_ERF(x), dtype=x.dtype)
+
+
+def _erfc(x):
+    """1 - erf(x) elementwise in x's dtype (math.erfc), exact where erf is near -1 or 1."""
+    return np.asarray(_ERFC(x), dtype=x.dtype)
+
+
+class Erf(Unary):
+    """The error function: erf(±inf) = ±1; derivative 2/sqrt(pi) e**-x**2."""
+
+    methods = ("erf",)
+
+    @staticmethod
+    def forward(ctx, x):
+        out = _erf(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return _TWO_OVER_SQRT_PI * np.exp(-x * x)
+
+
+class Rsqrt(Unary):
+    """1 / sqrt(x): inf at 0 (-inf at -0.0), nan below 0; derivative -out**3 / 2."""
+
+    methods = ("rsqrt",)
+
+    @staticmethod
+    def forward(ctx, x):
+        out = 1.0 / np.sqrt(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return -0.5 * out * out * out
+
+
+class Square(Unary):
+    """x * x; derivative 2x."""
+
+    methods = ("square",)
+
+    @staticmethod
+    def forward(ctx, x):
+        out = x * x
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return 2.0 * x
+
+
+class Reciprocal(Unary):
+    """1 / x: ±inf at ±0; derivative -out**2."""
+
+    methods = ("reciprocal",)
+
+    @staticmethod
+    def forward(ctx, x):
+        out = 1.0 / x
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return -(out * out)
+
+
+class Sign(Unary):
+    """1 above 0, -1 below, 0 at ±0 and at nan (PyTorch's sign, not numpy's nan). Piecewise constant: the
+    gradient selects nothing, exactly 0 even where it is inf or nan (PyTorch's zeros)."""
+
+    methods = ("sign",)
+    selects = True
+
+    @staticmethod
+    def forward(ctx, x):
+        out = _sign(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return np.zeros(np.shape(x), dtype=bool)
+
+
+def erf(x):
+    """``torch.erf``: the error function of a Tensor, elementwise (``x.erf()``)."""
+    return (x if isinstance(x, Tensor) else Tensor(x)).erf()
+
+
+# ---------------------------------------------------------------------------------------------- options
+def _number(x, name, op):
+    """An op's numeric option as a Python float (weak in numpy: float32 stays float32), or TypeError naming it."""
+    if type(x) is float:
+        return x
+    if isinstance(x, Real):
+        return float(x)
+    raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}: {x!r}")
+
+
+def _sigmoid(z):
+    """1 / (1 + e**-z), two-branched as Sigmoid's forward, so that exp never overflows."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 # ---------------------------------------------------------------------------------------------- selections

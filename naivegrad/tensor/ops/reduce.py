@@ -8,17 +8,27 @@ weighted by the same local derivatives (the tangent of a max is the mean of the 
 With inf and nan, as ``torch.amax``: max's backward multiplies (the other elements get 0 * the gradient,
 nan from an infinite one) while its forward mode selects (the maxima's tangents alone); a slice holding a nan
 has no element equal to its maximum (nan), so its gradient and tangent are nan throughout (0 / 0).
+
+PyTorch's reductions, with PyTorch's gradients at their non-differentiable points: ``MaxDim`` / ``MinDim``
+(``max(dim=...)``: the first maximum, or the first nan, takes the whole gradient), ``Var`` / ``Std``
+(``correction``; std's gradient is 0 where std is 0), ``Norm`` (any p, +-inf and 0; 0 at the zero vector),
+``CumSum`` and ``Prod`` (the product of the others, exact with zeros). The argument helpers below
+(``spellings``, ``stat_args``...) give the Tensor methods both numpy's ``axis=`` / ``keepdims=`` and
+PyTorch's ``dim=`` / ``keepdim=``; ``arg_extremum`` is ``argmax`` / ``argmin`` (int64 indices, no node).
 """
 
 import math
+import numbers
+from collections import namedtuple
 
 import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axes
+from ..tensor import _make
 from ._tangents import fit
 
-__all__ = ["Sum", "Mean", "Max", "Min", "LogSumExp"]
+__all__ = ["Sum", "Mean", "Max", "Min", "LogSumExp", "MaxDim", "MinDim", "Var", "Std", "Norm", "CumSum", "Prod"]
 
 
 def _reduce_setup(ctx, x, axis, keepdims, what):
@@ -181,3 +191,433 @@ class LogSumExp(Function):
             return _tangent(ctx, None)
         x, out = ctx.saved_tensors
         return _tangent(ctx, (np.exp(x - out) * t).sum(axis=_reduced_axes(ctx), keepdims=True))
+
+
+
+# ---------------------------------------------------------------------------------------------- arguments
+# numpy's ``axis=`` / ``keepdims=`` and PyTorch's ``dim=`` / ``keepdim=`` are two spellings of one argument: the
+# Tensor methods take both (None: not given), and these helpers check them off the hot path.
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = """``max(dim=...)`` and ``min(dim=...)``'s result, as PyTorch's ``torch.return_types.max``: the
+values (differentiable) and their int64 indices along ``dim`` (no gradient)."""
+
+
+def spellings(what, axis, keepdims, dim, keepdim, keepdims_default=False):
+    """(axis, keepdims) from both spellings; a TypeError naming the pair when one is given both ways."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{what}() got both axis= and dim= (two spellings of one argument): give one of them")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not None and keepdims is not keepdims_default:
+            raise TypeError(f"{what}() got both keepdims= and keepdim= (two spellings of one argument): give one "
+                            f"of them")
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def check_dim(dim, shape, what):
+    """One ``dim`` (an int, negative counting from the end) as a non-negative int; a 0-d tensor has dims 0 and
+    -1, as in PyTorch. A tuple is a TypeError (PyTorch's ``max(dim)``, ``argmax``, ``cumsum`` take one dim)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{what}: dim must be one int (as in PyTorch), got {type(dim).__name__}: {dim!r}")
+    nd = max(len(shape), 1)
+    if not -nd <= dim < nd:
+        raise ValueError(f"{what}: dim {dim} is out of range for a tensor of shape {tuple(shape)} "
+                         f"(dims {-nd} to {nd - 1})")
+    return int(dim) % nd
+
+
+def one_dim(dim, shape, what, allow_none=False):
+    """``dim`` for an op along one axis (``cumsum``, ``prod``): an int in range, or None (all axes, where
+    ``allow_none``; and for a 0-d tensor, whose only dims 0 and -1 leave it as it is)."""
+    if dim is None and allow_none:
+        return None
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{what}: dim must be one int (as in PyTorch), got {dim!r}")
+    d = check_dim(dim, shape, what)
+    return d if len(shape) else None
+
+
+def one_axis(what, axis, dim):
+    """softmax's ``dim=``, PyTorch's name for ``axis`` (whose default is -1)."""
+    if axis != -1:
+        raise TypeError(f"{what}() got both axis= and dim= (two spellings of one argument): give one of them")
+    return dim
+
+
+def stat_args(what, dim, unbiased, keepdim, correction, axis, keepdims):
+    """``var`` / ``std``'s options as PyTorch takes them: ``(dim, unbiased, keepdim)`` positionally, a lone bool
+    as ``unbiased`` (``x.var(False)``), or ``correction=`` (not both); numpy's axis= / keepdims= too."""
+    if isinstance(dim, (bool, np.bool_)):  # PyTorch's var(unbiased)
+        if unbiased is not None:
+            raise TypeError(f"{what}() got unbiased twice (a bool as its first argument, and unbiased=)")
+        dim, unbiased = None, bool(dim)
+    dim, keepdim = spellings(what, dim, keepdim, axis, keepdims)
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{what}() got both unbiased= and correction= (unbiased=True is correction=1, False "
+                            f"is correction=0): give one of them")
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{what}(): unbiased must be True or False, got {unbiased!r}")
+        correction = 1.0 if unbiased else 0.0
+    elif correction is None:
+        correction = 1.0
+    elif isinstance(correction, (bool, np.bool_)) or not isinstance(correction, numbers.Real):
+        raise TypeError(f"{what}(): correction must be a number, got {type(correction).__name__}: {correction!r}")
+    return {"axis": dim, "keepdims": keepdim, "correction": float(correction)}
+
+
+def norm_args(p, dim, keepdim, axis, keepdims):
+    """``norm``'s options: p a number (inf and -inf too) or "fro" (2: the vector 2-norm of the elements)."""
+    dim, keepdim = spellings("norm", dim, keepdim, axis, keepdims)
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is not supported: vector norms only (a number, inf, -inf or 'fro')")
+        p = 2.0
+    elif isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}: {p!r}")
+    return {"p": float(p), "axis": dim, "keepdims": keepdim}
+
+
+def _empty_dim(x, d, dim, what):
+    if x.ndim and x.shape[d] == 0:
+        raise ValueError(f"{what}: dim {dim} of a tensor of shape {x.shape} has size 0: the {what} of nothing "
+                         f"is undefined")
+
+
+def arg_extremum(x, dim, keepdim, what):
+    """``argmax`` / ``argmin`` of the array ``x`` as an int64 array: over the flattened array (``dim=None``,
+    shape all ones with ``keepdim``) or along ``dim``; the first occurrence among ties, and a nan counts as
+    the extremum (its first occurrence), as in PyTorch and numpy."""
+    pick = np.argmax if what == "argmax" else np.argmin
+    keepdim = bool(keepdim)
+    if dim is None:
+        if x.size == 0:
+            raise ValueError(f"{what}: a tensor of shape {x.shape} is empty: the {what} of nothing is undefined "
+                             f"(give dim= to reduce a nonempty axis)")
+        return np.asarray(pick(x, axis=None, keepdims=keepdim), dtype=np.int64)
+    d = check_dim(dim, x.shape, what)
+    if x.ndim == 0:
+        return np.zeros((), np.int64)
+    _empty_dim(x, d, dim, what)
+    return np.asarray(pick(x, axis=d, keepdims=keepdim), dtype=np.int64)
+
+
+def extremum_along(t, dim, keepdim, what):
+    """``t.max(dim=...)`` / ``t.min(dim=...)``: (values, indices) as ``torch.max(t, dim)``."""
+    x = t.data
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{what}(dim=...) takes one int, as PyTorch's, got {dim!r}: reduce several axes with "
+                        f"axis={tuple(dim)!r} (the values alone)")
+    d = check_dim(dim, x.shape, what)
+    keepdim = bool(keepdim)
+    if x.ndim == 0:
+        idx = None
+        indices = np.zeros((), np.int64)
+    else:
+        _empty_dim(x, d, dim, what)
+        idx = (np.argmax if what == "max" else np.argmin)(x, axis=d, keepdims=True)
+        indices = idx.astype(np.int64) if keepdim else idx.reshape(x.shape[:d] + x.shape[d + 1:]).astype(np.int64)
+    values = (MaxDim if what == "max" else MinDim).apply(t, axis=d, keepdims=keepdim, indices=idx)
+    return ValuesIndices(values, _make(indices, False, None))
+
+
+# ---------------------------------------------------------------------------------------------- along one dim
+class _SelectDim(Function):
+    """The elements of x at ``indices`` (an array of x's shape with size 1 along ``axis``): their gradient goes to
+    those elements alone (the others get exactly 0, whatever the gradient), their tangent is theirs."""
+
+    _pick = None
+
+    @classmethod
+    def _forward(cls, ctx, x, axis, keepdims, indices):
+        ctx.in_shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        if x.ndim == 0:  # PyTorch's 0-d tensors reduce over "dim 0" to themselves
+            ctx.indices = None
+            ctx.out = x.copy()
+            return ctx.out
+        if indices is None:
+            indices = cls._pick(x, axis=axis, keepdims=True)
+        ctx.indices = indices
+        ctx.out = out = cls._squeezed(ctx, np.take_along_axis(x, indices, axis=axis))
+        return out
+
+    @staticmethod
+    def _squeezed(ctx, out):
+        return out if ctx.keepdims else out.reshape(out.shape[:ctx.axis] + out.shape[ctx.axis + 1:])
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.indices is None:
+            return g
+        if not ctx.keepdims:
+            g = np.expand_dims(g, ctx.axis)
+        out = np.zeros(ctx.in_shape, g.dtype)
+        np.put_along_axis(out, ctx.indices, g, axis=ctx.axis)
+        return out
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return np.zeros(ctx.out.shape, ctx.out.dtype)
+        if ctx.indices is None:
+            return t.copy()
+        return _SelectDim._squeezed(ctx, np.take_along_axis(t, ctx.indices, axis=ctx.axis))
+
+
+class MaxDim(_SelectDim):
+    """``max(dim=...)``'s values: the first maximum along ``axis`` (a nan counts as the maximum: the first nan),
+    as ``torch.max(x, dim)``; its gradient goes to that element alone (torch's choice, where ``amax`` shares it
+    among ties). ``indices``: the caller's ``np.argmax(x, axis, keepdims=True)``, if it has it."""
+
+    _pick = staticmethod(np.argmax)
+
+    @staticmethod
+    def forward(ctx, x, axis=0, keepdims=False, indices=None):
+        return MaxDim._forward(ctx, x, axis, keepdims, indices)
+
+
+class MinDim(_SelectDim):
+    """``min(dim=...)``'s values: the first minimum along ``axis`` (or the first nan), as ``torch.min(x, dim)``;
+    its gradient goes to that element alone."""
+
+    _pick = staticmethod(np.argmin)
+
+    @staticmethod
+    def forward(ctx, x, axis=0, keepdims=False, indices=None):
+        return MinDim._forward(ctx, x, axis, keepdims, indices)
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+def _count(x, axes):
+    return x.size if axes is None else math.prod([x.shape[i] for i in axes])
+
+
+def _variance(ctx, x, axes, correction):
+    """sum((x - mean)**2) / max(0, n - correction) with keepdims, as PyTorch: n <= correction divides by 0
+    (inf, or nan where the sum is 0 too). Remembers the deviations and 2 / that divisor for the rules."""
+    ctx.count = n = _count(x, axes)
+    dt = x.dtype.type
+    d = x - x.sum(axis=axes, keepdims=True) / dt(n)  # the mean of nothing is 0 / 0 = nan
+    dof = dt(max(0.0, n - correction))
+    ctx.scale = dt(2) / dof  # PyTorch's var_backward: (2 / dof) * g * (x - mean)
+    return (d * d).sum(axis=axes, keepdims=True) / dof, d
+
+
+class Var(Function):
+    """The variance over ``axis``: sum((x - mean)**2) / max(0, n - correction) (``correction=1``: Bessel's,
+    the unbiased estimate; 0: the population variance). Its gradient is 2 (x - mean) / (n - correction), as
+    PyTorch's (the mean's own term vanishes: the deviations sum to 0); with n <= correction the division by
+    0 gives inf, or nan where every deviation is 0."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
+        axes = _reduce_setup(ctx, x, axis, keepdims, "var")
+        out, d = _variance(ctx, x, axes, correction)
+        ctx.save_for_backward(d)
+        return _finish(ctx, out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved_tensors
+        return ctx.scale * g.reshape(ctx.kept_shape) * d
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return _tangent(ctx, None)
+        (d,) = ctx.saved_tensors
+        return _tangent(ctx, (ctx.scale * (d * t)).sum(axis=_reduced_axes(ctx), keepdims=True))
+
+
+class Std(Function):
+    """The standard deviation over ``axis``: sqrt(var(x, axis, correction)). Its gradient is
+    (x - mean) / ((n - correction) std), and 0 where std is 0 (every element equal: PyTorch's choice at the
+    kink of sqrt), its tangent too."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
+        axes = _reduce_setup(ctx, x, axis, keepdims, "std")
+        var, d = _variance(ctx, x, axes, correction)
+        out = np.sqrt(var)
+        ctx.save_for_backward(d, out)
+        return _finish(ctx, out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        d, out = ctx.saved_tensors
+        zero = np.zeros((), g.dtype)
+        g_var = np.where(out == 0, zero, g.reshape(ctx.kept_shape) / (out + out))  # selected: 0 even from inf
+        return ctx.scale * g_var * d
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None or ctx.count == 0:  # the std of nothing is nan whatever x is: its tangent is 0
+            return _tangent(ctx, None)
+        d, out = ctx.saved_tensors
+        t_var = (ctx.scale * (d * t)).sum(axis=_reduced_axes(ctx), keepdims=True)
+        return _tangent(ctx, np.where(out == 0, np.zeros((), t_var.dtype), t_var / (out + out)))
+
+
+def _sign(x):
+    """PyTorch's sgn for real x: -1, 0 or 1, and 0 at nan."""
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+class Norm(Function):
+    """The vector p-norm over ``axis`` (all of it by default), as ``torch.linalg.vector_norm``:
+    (sum |x|**p)**(1/p) for any float p, max |x| for p = inf, min |x| for -inf, the count of nonzero elements
+    for p = 0 (gradient 0). The gradients are PyTorch's, with its conventions where the norm is not
+    differentiable: 0 at the zero vector (p > 1: x / norm is taken as 0 there), sgn(x) for p = 1 (0 at 0), the
+    gradient shared among the tied largest |x| for p = inf (a nan counts among them: nan's sgn is 0), and 0 for
+    the zero elements when p < 1. p < 0 and p = +-inf have no value on an empty slice (an error)."""
+
+    @staticmethod
+    def forward(ctx, x, p=2.0, axis=None, keepdims=False):
+        axes = _reduce_setup(ctx, x, axis, keepdims, "norm")
+        p = float(p)
+        if (p < 0 or math.isinf(p)) and x.size == 0 and (axes is None or any(x.shape[i] == 0 for i in axes)):
+            raise ValueError(f"norm: the {p:g}-norm of an empty slice is undefined (a tensor of shape {x.shape}, "
+                             f"axis={axis!r}): it has no identity, as max has none")
+        a = np.abs(x)
+        if p == 2.0:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1.0:
+            out = a.sum(axis=axes, keepdims=True)
+        elif p == math.inf:
+            out = a.max(axis=axes, keepdims=True)
+        elif p == -math.inf:
+            out = a.min(axis=axes, keepdims=True)
+        elif p == 0.0:
+            out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        else:
+            out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        ctx.p, ctx.axes = p, axes
+        ctx.save_for_backward(x, out)
+        return _finish(ctx, out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        # PyTorch's norm_backward, case by case.
+        x, norm = ctx.saved_tensors
+        p, g = ctx.p, g.reshape(ctx.kept_shape)
+        zero = np.zeros((), x.dtype)
+        if p == 0.0:
+            return np.zeros(x.shape, x.dtype)
+        if p == 1.0:
+            return _sign(x) * g
+        if p == 2.0:
+            return g * np.where(norm == 0, zero, x / norm)
+        if math.isinf(p):
+            mask = _norm_inf_mask(x, norm)
+            count = mask.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
+            return _sign(x) * ((g / count) * mask)
+        a = np.abs(x)
+        if p < 1.0:
+            scaled = _sign(x) * np.where(x == 0, zero, a ** (p - 1.0))
+            return scaled * g * norm ** (1.0 - p)
+        scaled = _sign(x) * a ** (p - 1.0) if p < 2.0 else x * a ** (p - 2.0)
+        return scaled * np.where(norm == 0, zero, g / norm ** (p - 1.0))
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None or ctx.p == 0.0:
+            return _tangent(ctx, None)
+        x, norm = ctx.saved_tensors
+        p, axes, zero = ctx.p, _reduced_axes(ctx), np.zeros((), x.dtype)
+        if p == 1.0:
+            return _tangent(ctx, (_sign(x) * t).sum(axis=axes, keepdims=True))
+        if p == 2.0:
+            return _tangent(ctx, np.where(norm == 0, zero, (x * t).sum(axis=axes, keepdims=True) / norm))
+        if math.isinf(p):
+            mask = _norm_inf_mask(x, norm)
+            count = mask.sum(axis=axes, keepdims=True).astype(x.dtype)
+            return _tangent(ctx, np.where(mask, _sign(x) * t, zero).sum(axis=axes, keepdims=True) / count)
+        a = np.abs(x)
+        if p < 1.0:
+            terms = np.where(x == 0, zero, _sign(x) * a ** (p - 1.0) * t)  # zero elements: selected out
+            return _tangent(ctx, terms.sum(axis=axes, keepdims=True) * norm ** (1.0 - p))
+        total = (_sign(x) * a ** (p - 1.0) * t).sum(axis=axes, keepdims=True)
+        return _tangent(ctx, np.where(norm == 0, zero, total / norm ** (p - 1.0)))
+
+
+def _norm_inf_mask(x, norm):
+    """The elements the inf-norm's gradient goes to: |x| equal to the norm, or nan (PyTorch's mask)."""
+    return (np.abs(x) == norm) | np.isnan(x)
+
+
+# ---------------------------------------------------------------------------------------------- scans, products
+class CumSum(Function):
+    """Running sums along ``axis`` (PyTorch's ``cumsum(dim)``); the gradient is the reversed running sum of
+    the output's gradient. A 0-d tensor is its own running sum."""
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.shape, ctx.dtype = x.shape, x.dtype
+        if x.ndim == 0:
+            ctx.axis = None
+            return x.copy()
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.axis is None:
+            return g
+        return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis)
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return np.zeros(ctx.shape, ctx.dtype)
+        return t.copy() if ctx.axis is None else np.cumsum(t, axis=ctx.axis)
+
+
+def _others(x, axes):
+    """For each element, the product of the other elements of its slice (the slices run over ``axes``; None:
+    all): exclusive products from the left times those from the right, exact where x holds zeros (one zero
+    gets the product of the rest, every other element 0), as PyTorch's prod_safe_zeros_backward."""
+    nd = x.ndim
+    axes = tuple(range(nd)) if axes is None else axes
+    rest = [i for i in range(nd) if i not in axes]
+    perm = rest + list(axes)
+    moved = np.transpose(x, perm)
+    n = math.prod([x.shape[i] for i in axes])
+    if n == 0:
+        return np.zeros(x.shape, x.dtype)
+    y = moved.reshape(moved.shape[:len(rest)] + (n,))
+    ones = np.ones(y.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, y[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.concatenate([ones, np.flip(y[..., 1:], -1)], axis=-1), axis=-1), -1)
+    return np.transpose((left * right).reshape(moved.shape), np.argsort(perm))
+
+
+class Prod(Function):
+    """The product over ``axis`` (None: all elements; an int, as PyTorch's ``prod(dim)``). The gradient of each
+    element is the product of the others (computed without dividing, so one zero or several are exact), times
+    the output's gradient; as PyTorch, the product of everything (``axis=None``) with two zeros or more has
+    the gradient 0 exactly (selected, even from an infinite gradient), and its tangent is 0."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _reduce_setup(ctx, x, axis, keepdims, "prod")
+        out = np.prod(x, axis=axes, keepdims=True)
+        ctx.axes = axes
+        ctx.flat_zeros = axes is None and np.count_nonzero(x == 0) > 1
+        ctx.save_for_backward(x)
+        return _finish(ctx, out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.flat_zeros:
+            return np.zeros(x.shape, g.dtype)
+        return g.reshape(ctx.kept_shape) * _others(x, ctx.axes)
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None or ctx.flat_zeros:
+            return _tangent(ctx, None)
+        (x,) = ctx.saved_tensors
+        return _tangent(ctx, (_others(x, ctx.axes) * t).sum(axis=_reduced_axes(ctx), keepdims=True))
