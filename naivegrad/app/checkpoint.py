@@ -55,8 +55,9 @@ def save(path, config, run):
     atomic_savez(path, arrays)
 
 
-def read(path):
-    """(settings dict, arrays) from a checkpoint; ``CheckpointError`` naming ``path`` for anything wrong.
+def read(path, verb="resume"):
+    """(settings dict, arrays) from a checkpoint; ``CheckpointError`` naming ``path`` for anything wrong
+    (``verb`` says what could not be done: "cannot resume from ...", "cannot sample from ...").
 
     The settings are the saved ones as given to ``resolve`` (they resolve to a ``Config``); the arrays
     include the metadata entries.
@@ -67,22 +68,22 @@ def read(path):
         with open(path, "rb") as f:
             head = f.read(4)
     except FileNotFoundError:
-        raise CheckpointError(f"cannot resume: no checkpoint at {name}") from None
+        raise CheckpointError(f"cannot {verb}: no checkpoint at {name}") from None
     except OSError as e:
-        raise CheckpointError(f"cannot resume: cannot read {name}: {e.strerror or e}") from None
+        raise CheckpointError(f"cannot {verb}: cannot read {name}: {e.strerror or e}") from None
     if head != b"PK\x03\x04":  # every .npz is a zip archive
-        raise CheckpointError(f"cannot resume from {name}: not an .npz checkpoint (damaged, or some other file)")
+        raise CheckpointError(f"cannot {verb} from {name}: not an .npz checkpoint (damaged, or some other file)")
     problem = _npz_size_problem(path)
     if problem:
-        raise CheckpointError(f"cannot resume from {name}: {problem}")
+        raise CheckpointError(f"cannot {verb} from {name}: {problem}")
     try:
         arrays = load_npz(path)
     except FileNotFoundError:
-        raise CheckpointError(f"cannot resume: no checkpoint at {name}") from None
+        raise CheckpointError(f"cannot {verb}: no checkpoint at {name}") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"cannot resume from {name}: {e}") from None
+        raise CheckpointError(f"cannot {verb} from {name}: {e}") from None
     except MemoryError:
-        raise CheckpointError(f"cannot resume from {name}: its arrays do not fit in memory") from None
+        raise CheckpointError(f"cannot {verb} from {name}: its arrays do not fit in memory") from None
 
     if "naivegrad_checkpoint" not in arrays or "args" not in arrays:
         raise CheckpointError(f"{name} is not a training checkpoint written by naivegrad train "

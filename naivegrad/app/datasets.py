@@ -25,12 +25,16 @@ class Data:
 
 
 def load_data(config):
-    """The samples ``config`` describes: a generated 2-D set (split by ``test_fraction``) or MNIST.
+    """The samples ``config`` describes: a generated 2-D set (split by ``test_fraction``), MNIST, or the names
+    (a ``lm.TextData``).
 
     MNIST is the project's split of the 10,000 test digits (``naivegrad.data.mnist_t10k_split``): the first
     8,000 train, the last 2,000 are held out. Its errors (``FileNotFoundError``, ``CorruptDataError``)
     propagate.
     """
+    if config.language_model:
+        from .lm import load_text
+        return load_text(config)
     if config.dataset == "mnist":
         (xa, ya), (xb, yb) = mnist_t10k_split(config.data_dir, n_train=config.samples - MNIST_HELD_OUT)
         return Data(_pixels(xa), ya, _pixels(xb), yb, 10)

@@ -119,8 +119,11 @@ def fit(runs, steps, *, progress=False, callback=None, save=None, save_every=0, 
                 step += 1
                 if bar is not None:
                     losses = "/".join(f"{l:.4f}" for l, _ in results)
-                    accs = "/".join(f"{a:.1%}" for _, a in results)
-                    bar.set_postfix_str(f"loss={losses}, acc={accs}", refresh=False)
+                    if hasattr(runs[0], "val_text"):  # language models: the last validation loss
+                        more = "val=" + "/".join(r.val_text() for r in runs)
+                    else:
+                        more = "acc=" + "/".join(f"{a:.1%}" for _, a in results)
+                    bar.set_postfix_str(f"loss={losses}, {more}", refresh=False)
                     bar.update(1)
                 if save and save_every and step % save_every == 0 and step < steps:
                     write(step)

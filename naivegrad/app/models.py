@@ -13,7 +13,7 @@ from ..engines import SCALAR, is_tensor
 __all__ = ["build_model", "build_optimizer", "engine_dtype", "model_input", "as_scores", "predictions",
            "parameter_count"]
 
-_OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "rmsprop": optim.RMSProp}
+_OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSProp}
 
 
 def build_model(config, engine, dtype=None):
@@ -37,6 +37,9 @@ def _convnet(config, engine, dtype):
 
 def parameter_count(config):
     """How many weights (numbers) ``build_model(config, ...)`` has, without building an MLP."""
+    if config.language_model:
+        from .config import lm_parameter_count
+        return lm_parameter_count(config.model, config.block_size, config.n_embd, config.n_layer, config.hidden)
     if config.model == "convnet":
         return sum(np.asarray(w).size for w in _convnet(config, "tensor", np.float64).state_dict().values())
     return mlp_parameter_count(config.n_inputs, config.hidden, config.n_outputs)
@@ -50,15 +53,16 @@ def mlp_parameter_count(n_inputs, hidden, n_outputs):
 
 def build_optimizer(config, params):
     """The optimizer ``config`` names, over ``params``, at the initial learning rate."""
-    return _OPTIMIZERS[config.optimizer](params, lr=config.lr)
+    kw = {"weight_decay": config.weight_decay} if config.optimizer in ("adam", "adamw") else {}
+    return _OPTIMIZERS[config.optimizer](params, lr=config.lr, **kw)
 
 
 def engine_dtype(config, engine, both):
-    """float64 everywhere except MNIST on the tensor engine alone (float32 there, for speed); None (the
-    engine's own float64) on the scalar engine."""
+    """float64 everywhere except MNIST and the language models on the tensor engine alone (float32 there, for
+    speed); None (the engine's own float64) on the scalar engine."""
     if engine == SCALAR:
         return None
-    return np.float64 if (both or config.dataset != "mnist") else np.float32
+    return np.float64 if (both or config.dataset not in ("mnist", "names")) else np.float32
 
 
 def model_input(config, x):

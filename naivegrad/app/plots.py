@@ -1,5 +1,6 @@
 """Pictures of a training run, as PNG files: the decision boundary of a 2-D classifier with its points and
-loss curve, or for MNIST the loss curve and the held-out digits it got wrong (``plot_run`` picks one).
+loss curve, for MNIST the loss curve and the held-out digits it got wrong, for a language model its training
+and validation loss curves (``plot_run`` picks one).
 
 matplotlib is an optional extra (``pip install "naivegrad[plot]"``). Figures are drawn with its Agg canvas
 directly, never through pyplot, so no window opens and no global backend is switched.
@@ -14,7 +15,8 @@ from .._atomic import atomic_write
 from ..engines import TENSOR
 from .runs import Run
 
-__all__ = ["PlotUnavailable", "require_matplotlib", "plot_run", "plot_points", "plot_digits", "INSTALL_HINT"]
+__all__ = ["PlotUnavailable", "require_matplotlib", "plot_run", "plot_points", "plot_digits", "plot_lm_losses",
+           "INSTALL_HINT"]
 
 INSTALL_HINT = 'pip install "naivegrad[plot]"'
 
@@ -36,6 +38,10 @@ def require_matplotlib():
 
 def plot_run(path, config, data, run):
     """Draw ``run`` to ``path`` (PNG): misclassified held-out digits for MNIST, else the decision boundary."""
+    if config.language_model:
+        title = (f"names, {config.model}: held-out loss {run.loss_on('test'):.4f} per character "
+                 f"({run.engine} engine, {run.step} steps)")
+        return plot_lm_losses(path, run.history, title)
     acc = run.accuracy(data.X_train, data.y_train)
     title = f"{config.dataset}: {acc:.1%} train accuracy ({run.engine} engine, {run.step} steps)"
     if config.dataset == "mnist":
@@ -145,5 +151,32 @@ def plot_digits(path, images, labels, predicted, history, title, limit=32):
     ax.set_yticks([])
     ax.set_title(f"{title}\nmisclassified held-out digits (predicted / true): "
                  f"{len(wrong)} shown of {int(np.sum(np.asarray(predicted) != np.asarray(labels)))}", fontsize=9)
+    fig.tight_layout()
+    return _save_png(fig, Canvas, path)
+
+
+def plot_lm_losses(path, history, title):
+    """A language model's training loss (each step's batch, and its running mean over 100 steps) and
+    validation loss (``history["val_step"]``, ``history["val_loss"]``) against the step, to ``path`` (PNG)."""
+    Figure, Canvas = require_matplotlib()
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    loss = np.asarray(history["loss"], dtype=np.float64)
+    steps = np.arange(1, len(loss) + 1)
+    ax.plot(steps, loss, color="#1f4e9c", lw=0.6, alpha=0.25)
+    if len(loss):
+        k = min(100, len(loss))
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        ax.plot(steps[k - 1:], smooth, color="#1f4e9c", lw=1.5, label=f"train (batch loss, mean of {k} steps)")
+    if history.get("val_loss"):
+        ax.plot(history["val_step"], history["val_loss"], "o-", color="#d9822b", lw=1.5, ms=3,
+                label="validation (3,203 names)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss per character (nats)")
+    if len(loss):
+        ax.set_ylim(max(0.0, float(loss.min()) - 0.2), min(float(loss.max()), float(np.log(27)) + 0.5) + 0.05)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return _save_png(fig, Canvas, path)

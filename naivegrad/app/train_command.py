@@ -2,9 +2,11 @@
 the command prints (the settings, one summary per engine, the engines' agreement)."""
 
 import os
+from contextlib import nullcontext
 
 from ..engines import ENGINES
 from . import checkpoint, config, plots
+from .blas import one_blas_thread
 from .datasets import load_data
 from .errors import EXIT_INTERRUPTED, UsageError, check_output_path, fail, one_line, os_error
 from .loop import Diverged, Interrupted, SaveFailed, fit
@@ -40,8 +42,11 @@ def train(args):
     except MemoryError:
         raise UsageError(f"not enough memory for the data of {cfg.describe()}") from None
     engines = ENGINES if cfg.backend == config.BOTH else (cfg.backend,)
+    run_class = Run
+    if cfg.language_model:
+        from .lm import LMRun as run_class
     try:
-        runs = [Run(cfg, data, e, both=len(engines) == 2) for e in engines]
+        runs = [run_class(cfg, data, e, both=len(engines) == 2) for e in engines]
         if arrays is not None:
             for run in runs:
                 run.load_state_dict(arrays, source=f"checkpoint {args.resume}")
@@ -58,8 +63,9 @@ def train(args):
     if args.resume:
         print(f"resuming {args.resume} at step {start} of {cfg.steps}", flush=True)
     try:
-        result = fit(runs, cfg.steps, progress=not args.quiet, save=args.save, save_every=args.save_every or 0,
-                     config=cfg)
+        with one_blas_thread() if cfg.language_model else nullcontext():
+            result = fit(runs, cfg.steps, progress=not args.quiet, save=args.save,
+                         save_every=args.save_every or 0, config=cfg)
     except Interrupted as stop:
         if stop.saved:
             where = (f"checkpoint saved to {stop.saved} "
@@ -75,10 +81,18 @@ def train(args):
         return fail(save_failed_message(e), EXIT_FAILED)
 
     status = 0
-    for i, run in enumerate(runs):
-        print(summary(run, data, result, start, i if len(runs) > 1 else None), flush=True)
-    if len(runs) == 2:
-        status = report_agreement(*runs)
+    if cfg.language_model:
+        from .lm import lm_summary, report_lm_agreement
+        with one_blas_thread():
+            for i, run in enumerate(runs):
+                print(lm_summary(run, result, start, i if len(runs) > 1 else None), flush=True)
+            if len(runs) == 2:
+                status = report_lm_agreement(*runs)
+    else:
+        for i, run in enumerate(runs):
+            print(summary(run, data, result, start, i if len(runs) > 1 else None), flush=True)
+        if len(runs) == 2:
+            status = report_agreement(*runs)
     if args.save:
         print(f"saved checkpoint {args.save}")
     if args.plot:
