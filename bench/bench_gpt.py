@@ -14,7 +14,7 @@
 - ``gpt-tensor-step``: one training step of a makemore-size GPT on the tensor engine (B=32, T=16, n_embd 64,
   4 layers, 4 heads, vocabulary 27, float32, AdamW), against its PyTorch twin written below (the same
   architecture and weights; attention through ``scaled_dot_product_attention``, as nanoGPT does). Both
-  libraries get the same number of threads: numpy's OpenBLAS (set through its ``openblas_set_num_threads``)
+  libraries get the same number of threads: numpy's BLAS (set through threadpoolctl)
   and ``torch.set_num_threads``, at 1 and at the count numpy's OpenBLAS starts with (the cores: 2 on this
   project's machine). On a shared machine the 2-thread runs swing wildly: both libraries' worker threads spin
   while they wait for a core. Target: at most 1.5x PyTorch's time. Skipped without torch.
@@ -292,28 +292,12 @@ def tensor_step(model, opt, x, y):
 
 
 # ---------------------------------------------------------------------------------------------- torch
-def _openblas():
-    """(get, set) of numpy's OpenBLAS thread count through ctypes, or (None, None) if it cannot be found."""
-    import ctypes
-    import glob
-
-    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "lib*openblas*")):
-        try:
-            dll = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
-            get = getattr(dll, f"{prefix}openblas_get_num_threads{suffix}", None)
-            put = getattr(dll, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                return get, put
-    return None, None
-
-
 def numpy_blas_threads():
-    """The number of threads numpy's OpenBLAS uses now (os.cpu_count() if it cannot be asked)."""
-    get, _ = _openblas()
-    return int(get()) if get is not None else os.cpu_count() or 1
+    """The number of threads numpy's BLAS uses now (os.cpu_count() if threadpoolctl finds none)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [d["num_threads"] for d in threadpool_info() if d.get("user_api") == "blas"]
+    return counts[0] if counts else os.cpu_count() or 1
 
 
 DEFAULT_THREADS = numpy_blas_threads()  # at import, before any change
@@ -321,20 +305,17 @@ DEFAULT_THREADS = numpy_blas_threads()  # at import, before any change
 
 @contextmanager
 def threads(n):
-    """numpy's OpenBLAS and torch both on ``n`` threads inside the block; restored after."""
+    """numpy's BLAS and torch both on ``n`` threads inside the block; restored after."""
     import torch
+    from threadpoolctl import threadpool_limits
 
-    get, put = _openblas()
-    before = (get() if get else None, torch.get_num_threads())
-    if put is not None:
-        put(n)
+    before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
-        yield
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield
     finally:
-        if put is not None:
-            put(before[0])
-        torch.set_num_threads(before[1])
+        torch.set_num_threads(before)
 
 
 def torch_twin(model):

@@ -1,4 +1,4 @@
-"""Every module of the package imports with only its runtime dependencies, numpy and tqdm.
+"""Every module of the package imports with only its runtime dependencies, numpy, tqdm and threadpoolctl.
 
 Each module is imported in a fresh interpreter in which the test and optional packages (pytest, hypothesis,
 torch, matplotlib, graphviz, micrograd, ...) cannot be imported: a ``sys.meta_path`` finder, installed before
@@ -18,7 +18,7 @@ import pytest
 
 import naivegrad
 
-RUNTIME = ("numpy", "tqdm")
+RUNTIME = ("numpy", "tqdm", "threadpoolctl")
 BLOCKED = ("pytest", "_pytest", "pytest_benchmark", "xdist", "hypothesis", "torch", "matplotlib", "mpl_toolkits",
            "graphviz", "micrograd")
 
