@@ -15,6 +15,11 @@ even at (4, 256)).
 Each (engine, n, m) is one benchmark group, so the table's ratio column reads jacfwd / jacrev directly;
 ``bench_*_winner`` checks that the mode theory favours is the faster one, timing both interleaved in one
 process. ``python bench/bench_func.py`` prints the same comparisons.
+
+Second order: ``hvp`` (reverse-over-reverse: one backward with ``create_graph=True``, then one backward of
+<grad, v> through the recorded graph) against two plain ``grad`` calls, on a tensor-engine MLP loss whose
+parameters are a dict (group "hvp-vs-2grads"). Theory: a Hessian-vector product costs a small constant
+times a gradient; ``bench_hvp_ratio`` times both interleaved in one process and reports hvp / (2 grads).
 """
 
 import time
@@ -23,7 +28,7 @@ import numpy as np
 import pytest
 
 import naivegrad.scalar as S
-from naivegrad.func import jacfwd, jacrev
+from naivegrad.func import grad, hvp, jacfwd, jacrev
 from naivegrad.tensor import REGISTRY, Function, Tensor
 
 SHAPES = [(4, 256), (256, 4)]
@@ -165,8 +170,50 @@ def bench_mode_winner(engine, n, m):
     )
 
 
+# ---------------------------------------------------------------------------------------------- hvp vs 2 grads
+def mlp_loss_problem(batch=64, n_in=32, hidden=64, n_out=10, seed=0):
+    """A tanh MLP's mean squared error as a function of its parameters (a dict), its parameters, a direction."""
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((batch, n_in)), requires_grad=False)
+    y = Tensor(rng.standard_normal((batch, n_out)), requires_grad=False)
+    params = {"W1": rng.standard_normal((n_in, hidden)) / np.sqrt(n_in), "b1": np.zeros(hidden),
+              "W2": rng.standard_normal((hidden, n_out)) / np.sqrt(hidden), "b2": np.zeros(n_out)}
+    v = {k: rng.standard_normal(p.shape) for k, p in params.items()}
+
+    def loss(p):
+        h = (x @ p["W1"] + p["b1"]).tanh()
+        return ((h @ p["W2"] + p["b2"] - y) ** 2).mean()
+
+    return loss, params, v
+
+
+@pytest.mark.parametrize("what", ["hvp", "two-grads"])
+def bench_hvp_vs_two_grads(benchmark, what):
+    loss, params, v = mlp_loss_problem()
+    benchmark.group = "hvp-vs-2grads"
+    g = grad(loss)
+    fn = (lambda: hvp(loss, params, v)) if what == "hvp" else (lambda: (g(params), g(params)))
+    benchmark.pedantic(fn, rounds=20, iterations=1, warmup_rounds=2)
+
+
+def hvp_ratio(rounds=30):
+    """Median seconds of hvp and of two grad calls (interleaved, one process), and hvp / two grads."""
+    loss, params, v = mlp_loss_problem()
+    g = grad(loss)
+    t = _median_times({"hvp": lambda: hvp(loss, params, v), "two-grads": lambda: (g(params), g(params))}, rounds)
+    return t["hvp"], t["two-grads"], t["hvp"] / t["two-grads"]
+
+
+def bench_hvp_ratio():
+    t_hvp, t_two, ratio = hvp_ratio()
+    print(f"\nhvp {t_hvp * 1e3:.2f} ms, two grads {t_two * 1e3:.2f} ms: hvp / (2 grads) = {ratio:.2f}")
+    assert ratio < 5, f"hvp costs {ratio:.1f} times two gradients: the create_graph backward is too slow"
+
+
 # ---------------------------------------------------------------------------------------------- as a script
 def main():
+    t_hvp, t_two, ratio = hvp_ratio()
+    print(f"tensor MLP loss: hvp {t_hvp * 1e3:.2f} ms, two grads {t_two * 1e3:.2f} ms -> hvp / (2 grads) {ratio:.2f}")
     for engine in PROBLEMS:
         for n, m in SHAPES:
             try:

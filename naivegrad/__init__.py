@@ -3,7 +3,8 @@
 - ``naivegrad.scalar.Value``: micrograd's scalar, the reference semantics of every op.
 - ``naivegrad.tensor.Tensor``: the same ops on numpy arrays, for real models.
 - ``naivegrad.nn``: Neuron, Layer, MLP and friends, written once for both engines; ``naivegrad.optim``.
-- ``naivegrad.func``: jvp, vjp, grad, jacrev, jacfwd, hessian; ``naivegrad.data``: datasets;
+- ``naivegrad.func``: jvp, vjp, grad, value_and_grad, jacrev, jacfwd, hessian, hvp;
+  ``naivegrad.autograd``: grad(outputs, inputs, ...) as torch.autograd.grad; ``naivegrad.data``: datasets;
   ``naivegrad.viz``: graph drawing. These load on first use.
 """
 
@@ -18,10 +19,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Value", "Tensor", "nn", "optim", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "func", "data", "viz", "gradcheck", "models",
+    "func", "autograd", "data", "viz", "gradcheck", "models",
 ]
 
-_LAZY = {"func", "data", "viz", "gradcheck", "core_tn", "core_sc", "nn_bundle_sc", "utils", "optimizer", "app", "engines", "models"}
+_LAZY = {"func", "autograd", "data", "viz", "gradcheck", "core_tn", "core_sc", "nn_bundle_sc", "utils", "optimizer", "app", "engines", "models"}
 
 
 def __getattr__(name):

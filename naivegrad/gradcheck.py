@@ -24,6 +24,15 @@ Inputs, and which engine runs ``func``:
 array of Values (scalar engine; plain numbers among them are constants). Gradients held by leaves that ``func``
 closes over (model parameters) are left as they were. ``jacobian`` and ``numerical_jacobian`` are the seed's
 one-input functions; both return an array of shape (output size, input size), C order.
+
+``gradgradcheck(func, inputs)`` checks second derivatives as ``torch.autograd.gradgradcheck``: it runs
+``gradcheck`` on the first derivative, ``(inputs, u) -> u^T J(inputs)`` (a vjp, differentiated again: the
+engine's backward with ``create_graph=True``), with a random cotangent ``u`` (or ``grad_outputs``) that is itself
+an input, so that the Jacobian of the first derivative (its Hessian-vector products, by reverse and by forward
+mode) is compared with central differences of the first derivative.
+
+>>> gradgradcheck(lambda x: (x @ W).tanh().logsoftmax(), Tensor(np.random.randn(2, 10)))
+True
 """
 
 import numbers
@@ -32,15 +41,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .engines import SCALAR, TENSOR, engine_of, is_tensor, is_value
-from .func import jacfwd, jacrev
+from .func import jacfwd, jacrev, vjp
 from .func.tensor_engine import MissingJvpRule
 from .func.trees import flatten, tree_shape, unflatten
 from .grad_mode import no_grad
 from .scalar import Value
 from .tensor import Tensor, concatenate
 
-__all__ = ["gradcheck", "check_gradients", "jacobian", "numerical_jacobian", "GradcheckError",
-           "GradcheckResult", "Mismatch"]
+__all__ = ["gradcheck", "gradgradcheck", "check_gradients", "check_second_order", "jacobian", "numerical_jacobian",
+           "GradcheckError", "GradcheckResult", "Mismatch"]
 
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3  # the seed's defaults (and PyTorch's)
 _MODES = {"reverse": jacrev, "forward": jacfwd}
@@ -363,3 +372,73 @@ def numerical_jacobian(func, input, eps=1e-6):
         raise ValueError(f"numerical_jacobian: eps must be positive, got {eps!r}")
     flat, inputs = _one_input(func, input, "numerical_jacobian")
     return _numerical(flat, inputs, eps)[0][0]
+
+
+# ---------------------------------------------------------------------------------------------- second order
+class _FirstDerivative:
+    """``(*inputs, u) -> u^T J``: the gradient of <u, func(inputs)> with respect to each input, flattened into one
+    row (a Tensor, or a list of Values), as a function whose own Jacobian holds the second derivatives."""
+
+    def __init__(self, flat, n_inputs):
+        self.flat, self.n = flat, n_inputs
+
+    def __call__(self, *args):
+        xs, u = args[:self.n], args[self.n]
+        _, vjp_fn = vjp(self.flat, *xs)
+        grads = vjp_fn(u)
+        if self.flat.engine == SCALAR:
+            return [g for gs in grads for g in flatten(gs, "gradgradcheck")[0]]
+        parts = [g.reshape(-1) for g in grads]
+        return parts[0] if len(parts) == 1 else concatenate(parts)
+
+
+def _cotangent(flat, inputs, grad_outputs, seed, what):
+    """The cotangent u of the first derivative: ``grad_outputs`` (one per output, flattened into the row), or
+    standard normal numbers from ``seed``, as the engine's input (a Tensor, or a list of Values)."""
+    n = flat.values([a.build() for a in inputs]).size
+    if grad_outputs is None:
+        u = np.random.default_rng(seed).standard_normal(n)
+    else:
+        items = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+        u = np.concatenate([np.asarray(g.data if is_tensor(g) else _floats(g, what) if inputs[0].engine == SCALAR
+                                       else g, dtype=np.float64).reshape(-1) for g in items]) if items else np.zeros(0)
+        if u.size != n:
+            raise ValueError(f"{what}: grad_outputs hold {u.size} numbers, func's outputs {n}")
+    if inputs[0].engine == SCALAR:
+        return [Value(float(x)) for x in u]
+    with no_grad():
+        row = flat(*[a.build() for a in inputs])  # one output keeps its shape, several are one flat row
+    return Tensor(u.reshape(row.shape), requires_grad=False)
+
+
+def check_second_order(func, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
+                       modes=("reverse", "forward"), seed=0):
+    """``check_gradients`` of the first derivative ``(inputs, u) -> u^T J`` (see ``gradgradcheck``): a
+    ``GradcheckResult`` whose last input is the cotangent u."""
+    what = "gradgradcheck"
+    ins = _inputs(inputs, what)
+    flat = _Flat(func, ins[0].engine, what)
+    u = _cotangent(flat, ins, grad_outputs, seed, what)
+    if (len(u) if isinstance(u, list) else u.data.size) == 0:
+        return GradcheckResult(ok=True, modes=())  # no outputs: no derivative at all
+    first = _FirstDerivative(flat, len(ins))
+    args = tuple(a.build() for a in ins) + (u,)
+    return check_gradients(first, args, eps, atol, rtol, modes)
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, eps=None, atol=None, rtol=None, raise_exception=False,
+                  modes=("reverse", "forward"), seed=0):
+    """True when the engine's second derivatives of ``func`` at ``inputs`` match central differences of its first
+    derivative, as ``torch.autograd.gradgradcheck``: ``gradcheck`` of ``(inputs, u) -> u^T J(inputs)``, with u
+    the ``grad_outputs`` (one per output, like func's outputs) or, by default, random normal numbers (``seed``).
+
+    Both engines: Values go through ``backward(create_graph=True)`` on the scalar engine, Tensors through the
+    tensor engine's twice-differentiable backward rules (an op without one raises NotImplementedError naming
+    it). Reverse mode (Jacobians of the vjp by jacrev: reverse-over-reverse) and forward mode (jacfwd over the
+    vjp: forward-over-reverse, where every op has a jvp rule) are both compared. Same tolerances and report as
+    ``gradcheck``; ``check_second_order`` returns the full ``GradcheckResult`` (its last input is u).
+    """
+    result = check_second_order(func, inputs, grad_outputs, eps, atol, rtol, modes, seed)
+    if not result.ok and raise_exception:
+        raise GradcheckError(result)
+    return result.ok

@@ -4,17 +4,17 @@ Nesting is where autodiff libraries return wrong numbers silently: an inner deri
 floats looks like a constant to the outer transform. Each transform records itself here while it calls the
 user's function, and the inner one checks what it may do:
 
-- scalar engine: reverse mode (grad, vjp, jacrev, hessian, hvp) may nest in anything: its gradients are
-  Values with a graph whenever an outer transform is running. Forward mode (jvp, jacfwd) must be outermost:
-  a Value carries one float tangent, which reverse mode cannot differentiate and which an outer forward mode
-  would share. So ``jacfwd(jacrev(f))`` and ``jvp(grad(f), ...)`` work, ``jacrev(jacfwd(f))`` raises.
-- tensor engine: nothing nests: its backward and jvp rules compute numpy arrays, never Tensors with a graph.
+Both engines follow one rule. Reverse mode (grad, vjp, jacrev, hessian, hvp) may nest in anything: its
+gradients are Values / Tensors with a graph (``create_graph=True``) whenever an outer transform of the same
+engine is running. Forward mode (jvp, jacfwd) must be outermost: a Value or a Tensor carries one tangent
+(a float, an array), which reverse mode cannot differentiate and which an outer forward mode would share.
+So ``jacfwd(jacrev(f))`` and ``jvp(grad(f), ...)`` work, ``jacrev(jacfwd(f))`` raises.
 """
 
 import threading
 from contextlib import contextmanager
 
-from ..engines import SCALAR, TENSOR
+from ..engines import SCALAR
 
 __all__ = ["running", "active"]
 
@@ -36,17 +36,12 @@ def active(engine):
 def running(engine, mode, name):
     """Mark transform ``name`` (of ``engine``, in ``mode``) as running while its body calls the user's f."""
     outer = [n for eng, _, n in _levels.stack if eng == engine]
-    if outer and engine == TENSOR:
+    if outer and mode == "forward":
+        carrier = "a Value carries one float tangent" if engine == SCALAR else "a Tensor carries one tangent array"
         raise NotImplementedError(
-            f"{name} inside {outer[-1]} on the tensor engine: its derivatives are numpy arrays without a "
-            f"graph, so a derivative cannot be differentiated again; use the scalar engine (pass lists of "
-            f"floats) for higher-order derivatives"
-        )
-    if outer and engine == SCALAR and mode == "forward":
-        raise NotImplementedError(
-            f"{name} inside {outer[-1]} on the scalar engine: forward mode must be the outermost transform "
-            f"(a Value carries one float tangent, which cannot be differentiated again or shared by two "
-            f"forward transforms); e.g. jacfwd(jacrev(f)) or jvp(grad(f), ...), not jacrev(jacfwd(f))"
+            f"{name} inside {outer[-1]} on the {engine} engine: forward mode must be the outermost transform "
+            f"({carrier}, which cannot be differentiated again or shared by two forward transforms); e.g. "
+            f"jacfwd(jacrev(f)) or jvp(grad(f), ...), not jacrev(jacfwd(f))"
         )
     _levels.stack.append((engine, mode, name))
     try:

@@ -1,10 +1,16 @@
 """The transforms' two primitives on the tensor engine, through the public Tensor API only.
 
-Reverse mode is ``Tensor.backward(grad, retain_graph=True)`` on fresh leaves (one backward per cotangent,
-so that ``vjp_fn`` and ``jacrev`` can pull back many times). Leaves that f closes over (a model's
-parameters) get their ``.grad`` put back afterwards: a transform returns derivatives, it does not
-accumulate them anywhere. Forward mode sets ``tangent`` on fresh leaves and lets each op's ``jvp`` rule
-carry it; an op without one stops forward mode with a ``NotImplementedError`` naming the op.
+Reverse mode is ``naivegrad.autograd.grad(outputs, inputs, cotangents, retain_graph=True)`` on fresh leaves
+(one backward per cotangent, so that ``vjp_fn`` and ``jacrev`` can pull back many times); it touches no
+``.grad``, so the leaves f closes over (a model's parameters) keep theirs: a transform returns derivatives,
+it does not accumulate them anywhere. When an enclosing transform may differentiate the result, the backward
+runs with ``create_graph=True``: gradients are Tensors with a graph (and with forward-mode tangents, when an
+enclosing jacfwd / jvp gave the inputs some), which is how ``hessian``, ``hvp``, ``grad(grad(f))`` and
+``jacfwd(jacrev(f))`` work. An op whose backward rule cannot be differentiated again raises
+``NotImplementedError`` naming it.
+
+Forward mode sets ``tangent`` on fresh leaves and lets each op's ``jvp`` rule carry it; an op without one
+stops forward mode with a ``NotImplementedError`` naming the op.
 """
 
 import numpy as np
@@ -12,8 +18,8 @@ import numpy as np
 from ..engines import TENSOR, is_tensor
 from ..grad_mode import enable_grad, no_grad
 from ..tensor import Function, Tensor
-from .nesting import running
-from .trees import LEAF, flatten, unflatten
+from .nesting import active, running
+from .trees import LEAF, flatten, strip, unflatten
 
 __all__ = ["TensorEngine", "MissingJvpRule"]
 
@@ -82,85 +88,153 @@ def _closure_leaves(outputs, inputs):
     return leaves
 
 
+def _autograd_grad():
+    """``naivegrad.autograd.grad`` (tensor engine), or None while it does not exist."""
+    try:
+        from ..autograd import grad
+    except ImportError:
+        return None
+    return grad
+
+
+def _zeros_for(t):
+    return np.zeros(t.shape, dtype=t.dtype if t.dtype.kind == "f" else np.float64)
+
+
 class _Pullback:
-    def __init__(self, output, out_leaves, out_tree, inputs):
+    """f's output, and how to pull cotangents on it back to the inputs (one flat list per argnum).
+
+    Gradients are numpy arrays, or Tensors with a graph when something may differentiate them again (an
+    enclosing transform, or a cotangent that is itself a Tensor with a graph): then the backward runs with
+    ``create_graph=True`` (``naivegrad.autograd.grad``), so every op's backward rule is recorded as Tensor ops,
+    which carry forward-mode tangents too (``jacfwd(jacrev(f))``)."""
+
+    def __init__(self, output, out_leaves, out_tree, inputs, create_graph):
         self.output = output
         self.out_leaves = out_leaves
         self.out_tree = out_tree
-        self.inputs = inputs  # one list per argnum, each holding one leaf Tensor
+        self.inputs = inputs  # one list per argnum, one Tensor per array leaf
+        self.flat_inputs = [t for ins in inputs for t in ins]
+        self.create_graph = create_graph
         self._others = None
 
+    def _split(self, flat):
+        out, i = [], 0
+        for ins in self.inputs:
+            out.append(flat[i:i + len(ins)])
+            i += len(ins)
+        return out
+
+    def _grads(self, pairs, graph):
+        """Gradients of sum_k <cot_k, out_k> for each (output leaf, cotangent) pair."""
+        pairs = [(o, c) for o, c in pairs if o.requires_grad]
+        flat = self.flat_inputs
+        if not pairs or not flat:
+            return self._split([_zeros_for(t) for t in flat])
+        grad = _autograd_grad()
+        if grad is not None:
+            cots = [c if is_tensor(c) else Tensor(np.asarray(c, dtype=o.dtype), requires_grad=False)
+                    for o, c in pairs]
+            with enable_grad():
+                res = grad([o for o, _ in pairs], flat, grad_outputs=cots, retain_graph=True,
+                           create_graph=graph, allow_unused=True)
+            out = []
+            for t, g in zip(flat, res):
+                if g is None:
+                    out.append(Tensor(_zeros_for(t), requires_grad=False) if graph else _zeros_for(t))
+                else:
+                    out.append(g if graph else np.asarray(g.data))
+            return self._split(out)
+        if graph:
+            raise NotImplementedError(
+                "a derivative of a derivative on the tensor engine needs naivegrad.autograd.grad with "
+                "create_graph=True, which this version does not have")
+        return self._split(self._backward(pairs))
+
     def _backward(self, pairs):
-        """Run backward for each (output, cotangent array) and collect the inputs' gradients."""
+        """Without naivegrad.autograd: Tensor.backward per cotangent, the inputs' .grad read and reset."""
         if self._others is None:
-            self._others = _closure_leaves(self.out_leaves, [t for ins in self.inputs for t in ins])
+            self._others = _closure_leaves(self.out_leaves, self.flat_inputs)
         saved = [t.grad for t in self._others]
-        flat = [t for ins in self.inputs for t in ins]
+        flat = self.flat_inputs
         for t in flat:
             t.grad = None
         try:
             with enable_grad():
                 for out, cot in pairs:
-                    if out.requires_grad:
-                        out.backward(cot, retain_graph=True)
-            grads = [np.zeros_like(t.data) if t.grad is None else t.grad for t in flat]
+                    out.backward(cot.data if is_tensor(cot) else cot, retain_graph=True)
+            return [_zeros_for(t) if t.grad is None else t.grad for t in flat]
         finally:
             for t in flat:
                 t.grad = None
             for t, g in zip(self._others, saved):
                 t.grad = g
-        out, i = [], 0
-        for ins in self.inputs:
-            out.append(grads[i:i + len(ins)])
-            i += len(ins)
-        return out
+
+    def _graph(self, seeds=()):
+        return self.create_graph or bool(active(TENSOR)) or any(
+            is_tensor(s) and (s.requires_grad or s.tangent is not None) for s in seeds)
 
     def pull(self, seeds):
-        return self._backward(list(zip(self.out_leaves, seeds)))
+        return self._grads(list(zip(self.out_leaves, seeds)), self._graph(seeds))
 
     def pull_one(self, k, index):
         """Gradients of element ``index`` of output leaf k."""
         out = self.out_leaves[k]
-        seed = np.zeros(out.shape, dtype=out.dtype)
+        seed = _zeros_for(out)
         seed[index] = 1.0
-        return self._backward([(out, seed)])
+        return self._grads([(out, seed)], self._graph())
+
+
+def _input_node(x, graph):
+    """The Tensor f receives for the primal ``x``: a fresh leaf that requires grad, or (``graph``: something
+    may differentiate the result with respect to ``x``) an identity node on ``x``, so that the gradient is
+    taken with respect to this argument only, not to other uses of ``x`` that f may close over. A tangent on
+    ``x`` (an enclosing forward transform) is kept."""
+    if is_tensor(x) and x.requires_grad and graph:
+        return x * 1.0
+    node = Tensor(_as_float_array(x), requires_grad=True)
+    if is_tensor(x) and x.tangent is not None:
+        node.tangent = x.tangent
+    return node
 
 
 class TensorEngine:
-    """numpy arrays and Tensors: one leaf per argument."""
+    """numpy arrays and Tensors, alone or in dicts / lists / tuples (pytrees): one Tensor per array."""
 
     name = TENSOR
 
     def check_primal(self, leaves, tree, name, index):
-        if tree != LEAF:
-            raise TypeError(
-                f"{name}: argument {index} is a list of arrays/Tensors; on the tensor engine each argument "
-                f"must be one Tensor or numpy array (pass several as separate arguments, argnums=(0, 1, ...))"
-            )
-        _as_float_array(leaves[0])
+        for leaf in leaves:
+            _as_float_array(leaf)
 
     # ------------------------------------------------------------------ reverse mode
     def reverse(self, f, args, argnums, specs, name, create_graph=None):
-        # create_graph is ignored: nothing can differentiate the result (nesting.running refuses to nest).
+        # Gradients are Tensors with a graph when an enclosing transform may differentiate them.
+        graph = bool(active(TENSOR)) or bool(create_graph)
         with running(TENSOR, "reverse", name), enable_grad():
-            inputs = [[Tensor(_as_float_array(leaves[0]), requires_grad=True)] for leaves, _ in specs]
+            inputs = [[_input_node(x, graph) for x in leaves] for leaves, _ in specs]
             new = list(args)
-            for a, ins in zip(argnums, inputs):
-                new[a] = ins[0]
+            for a, (_, tree), ins in zip(argnums, specs, inputs):
+                new[a] = unflatten(tree, ins)
             output = f(*new)
         out_leaves, out_tree = _output_leaves(output, name)
-        return _Pullback(output, out_leaves, out_tree, inputs)
+        return _Pullback(output, out_leaves, out_tree, inputs, graph)
 
     # ------------------------------------------------------------------ forward mode
     def forward(self, f, args, argnums, specs, tangents, name, record=True):
         with running(TENSOR, "forward", name):
             new = list(args)
-            for a, (leaves, _), tans in zip(argnums, specs, tangents):
-                x = Tensor(_as_float_array(leaves[0]), requires_grad=False)
-                t = tans[0]
-                if t is not None:
-                    x.tangent = t if t.dtype == x.dtype else t.astype(x.dtype)
-                new[a] = x
+            for a, (leaves, tree), tans in zip(argnums, specs, tangents):
+                ins = []
+                for leaf, t in zip(leaves, tans):
+                    if is_tensor(leaf) and leaf.tangent is not None:
+                        raise ValueError(f"{name}: a primal Tensor already carries a tangent; nested forward "
+                                         f"mode is not supported (one tangent per Tensor)")
+                    x = Tensor(_as_float_array(leaf), requires_grad=False)
+                    if t is not None:
+                        x.tangent = t if t.dtype == x.dtype else t.astype(x.dtype)
+                    ins.append(x)
+                new[a] = unflatten(tree, ins)
             try:
                 if record:
                     output = f(*new)
@@ -177,7 +251,7 @@ class TensorEngine:
                     f"works through its backward", op
                 ) from e
         out_leaves, out_tree = _output_leaves(output, name)
-        tans = [np.zeros_like(v.data) if v.tangent is None else np.asarray(v.tangent) for v in out_leaves]
+        tans = [_zeros_for(v) if v.tangent is None else np.asarray(v.tangent) for v in out_leaves]
         # Returned, not left behind: a later op on an output would carry the tangent (and need a jvp rule).
         for v in out_leaves:
             v.tangent = None
@@ -185,42 +259,52 @@ class TensorEngine:
 
     # ------------------------------------------------------------------ values in and out
     def tangent_leaves(self, t, tree, leaves, name, what, allow_values=False):
-        """One array per leaf: ``t`` must have the leaf's shape (a number is fine for a 0-d leaf)."""
+        """One array per leaf: ``t`` must have the structure of ``tree`` and each leaf's shape (a number is
+        fine for a 0-d leaf). With ``allow_values`` (cotangents), a Tensor with a graph stays a Tensor."""
         if tree == LEAF:
             ref = leaves[0]
+            if allow_values and is_tensor(t) and (t.requires_grad or t.tangent is not None):
+                if t.shape != tuple(np.shape(ref)):
+                    raise ValueError(f"{name}: {what} has shape {t.shape}, expected {np.shape(ref)}")
+                return [t]
             arr = t.data if is_tensor(t) else np.asarray(t)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name}: {what} must hold real numbers, got dtype {arr.dtype}")
-            if arr.shape != ref.shape:
-                raise ValueError(f"{name}: {what} has shape {arr.shape}, expected {ref.shape}")
-            dtype = ref.dtype if ref.dtype.kind == "f" else np.float64
+            if arr.shape != tuple(np.shape(ref)):
+                raise ValueError(f"{name}: {what} has shape {arr.shape}, expected {np.shape(ref)}")
+            dtype = _as_float_array(ref).dtype
             return [arr.astype(dtype)]
         t_leaves, t_tree = flatten(t, f"{name}: {what}")
-        if t_tree != tree and _strip(t_tree) != _strip(tree):
-            raise ValueError(f"{name}: {what} must have the structure of the output it goes with "
+        if len(t_leaves) != len(leaves) or (t_tree != tree and strip(t_tree) != strip(tree)):
+            raise ValueError(f"{name}: {what} must have the structure of what it goes with "
                              f"({len(leaves)} tensors), got {len(t_leaves)} leaves in another structure")
         out = []
         for ref, v in zip(leaves, t_leaves):
-            out.extend(self.tangent_leaves(v, LEAF, [ref], name, what))
+            out.extend(self.tangent_leaves(v, LEAF, [ref], name, what, allow_values))
         return out
 
     def gradient(self, flat, tree):
-        return Tensor(flat[0], requires_grad=False)
+        return unflatten(tree, [g if is_tensor(g) else Tensor(g, requires_grad=False) for g in flat])
 
     def tangent_result(self, flat, tree):
         return unflatten(tree, flat)
 
-    def out_shape(self, out_leaves, out_tree, name):
-        if out_tree != LEAF:
-            raise TypeError(f"{name}: f must return one Tensor on the tensor engine (got a list/tuple)")
-        return out_leaves[0].shape
-
-    def in_shape(self, leaves, tree, name):
-        return np.shape(leaves[0])
-
     def jacobian(self, lines, out_shape, in_shape, by_rows):
+        """Rows (per output element) or columns (per input element), each one array of the other side's
+        shape, as an array of shape out_shape + in_shape; a Tensor with a graph if any line is one."""
         m = int(np.prod(out_shape, dtype=np.int64))
         n = int(np.prod(in_shape, dtype=np.int64))
+        shape = tuple(out_shape) + tuple(in_shape)
+        if any(is_tensor(x) for x in lines):
+            from ..tensor import stack
+
+            if not lines:
+                return Tensor(np.zeros(shape), requires_grad=False)
+            ts = [(x if is_tensor(x) else Tensor(np.asarray(x), requires_grad=False)).reshape(-1) for x in lines]
+            a = stack(ts)  # (m, n) by rows, (n, m) by columns
+            if not by_rows:
+                a = a.transpose()
+            return a.reshape(shape)
         dtype = np.result_type(*[np.asarray(x).dtype for x in lines]) if lines else np.float64
         a = np.zeros((m, n), dtype=dtype)
         for i, line in enumerate(lines):
@@ -228,10 +312,4 @@ class TensorEngine:
                 a[i, :] = np.ravel(line)
             else:
                 a[:, i] = np.ravel(line)
-        return a.reshape(tuple(out_shape) + tuple(in_shape))
-
-
-def _strip(tree):
-    if tree == LEAF or tree[0] == "array":
-        return tree
-    return ("seq", tuple(_strip(c) for c in tree[1]))
+        return a.reshape(shape)

@@ -11,9 +11,9 @@ import numpy as np
 from ..engines import SCALAR, TENSOR, is_tensor
 from .scalar_engine import ScalarEngine
 from .tensor_engine import TensorEngine
-from .trees import LEAF, engine_of_leaves, flatten
+from .trees import LEAF, engine_of_leaves, flatten, units, unflatten
 
-__all__ = ["jvp", "vjp", "grad", "jacrev", "jacfwd", "hessian", "hvp"]
+__all__ = ["jvp", "vjp", "grad", "value_and_grad", "grad_and_value", "jacrev", "jacfwd", "hessian", "hvp"]
 
 _ENGINES = {SCALAR: ScalarEngine(), TENSOR: TensorEngine()}
 
@@ -91,12 +91,17 @@ def jvp(f, primals, tangents):
     return output, engine.tangent_result(out_t, out_tree)
 
 
-def jacfwd(f, argnums=0):
+def jacfwd(f, argnums=0, has_aux=False):
     """The Jacobian of f by forward mode: one evaluation of f per input number (cheap for few inputs).
 
     ``jacfwd(f)(x)`` has shape ``output.shape + x.shape``, as a numpy float array; with a tuple ``argnums``,
     a tuple of Jacobians. On the scalar engine f takes Values (a list of floats arrives as a list of Values)
-    and returns a Value or a (nested) list of them; on the tensor engine a Tensor in, one Tensor out.
+    and returns a Value or a (nested) list of them; on the tensor engine Tensors in, Tensors out.
+
+    Pytrees (as torch.func): for a dict / list / tuple of arrays (tensor engine) or a dict (scalar engine),
+    the Jacobian is that structure holding one Jacobian per array; for several outputs (a tuple / list /
+    dict of Tensors), the outputs' structure holding those. ``has_aux=True``: f returns ``(output, aux)``
+    and ``jacfwd(f, has_aux=True)(x)`` returns ``(jacobian, aux)``.
 
     >>> jacfwd(lambda v: [v[0] * v[1], v[0].sin()])([1.0, 2.0])     # array([[2., 1.], [cos 1, 0.]])
     """
@@ -104,32 +109,62 @@ def jacfwd(f, argnums=0):
     def jacfwd_f(*args):
         nums, single = _argnums(argnums, len(args), "jacfwd")
         engine, specs = _specs(args, nums, "jacfwd")
-        in_shapes = [engine.in_shape(leaves, tree, "jacfwd") for leaves, tree in specs]
-        columns = [[] for _ in specs]
+        box = {}
+        fn = _with_aux(f, box, "jacfwd") if has_aux else f
+        parts = [units(tree, leaves, engine.name, "jacfwd: an argument") for leaves, tree in specs]
+        columns = [[[] for _ in us] for _, us in parts]
         out_info = None
-        for i, ((leaves, _), shape) in enumerate(zip(specs, in_shapes)):
-            for index in np.ndindex(*shape):
-                tans = [[None] * len(lv) for lv, _ in specs]
-                if engine.name == SCALAR:
-                    tans[i][int(np.ravel_multi_index(index, shape)) if shape else 0] = 1.0
-                else:
-                    t = np.zeros(shape, dtype=_float_dtype(leaves[0]))
-                    t[index] = 1.0
-                    tans[i] = [t]
-                _, out_leaves, out_tree, out_t = engine.forward(f, args, nums, specs, tans, "jacfwd",
-                                                                record=False)
-                out_info = _same_output(out_info, out_leaves, out_tree, "jacfwd")
-                columns[i].append(out_t if engine.name == SCALAR else out_t[0])
+        for i, (_, us) in enumerate(parts):
+            leaves = specs[i][0]
+            for j, u in enumerate(us):
+                for index in np.ndindex(*u.shape):
+                    tans = [[None] * len(lv) for lv, _ in specs]
+                    if engine.name == SCALAR:
+                        tans[i][u.start + (int(np.ravel_multi_index(index, u.shape)) if u.shape else 0)] = 1.0
+                    else:
+                        t = np.zeros(u.shape, dtype=_float_dtype(leaves[u.start]))
+                        t[index] = 1.0
+                        tans[i][u.start] = t
+                    _, out_leaves, out_tree, out_t = engine.forward(fn, args, nums, specs, tans, "jacfwd",
+                                                                    record=False)
+                    out_info = _same_output(out_info, out_leaves, out_tree, "jacfwd")
+                    columns[i][j].append(out_t)
         if out_info is None:  # no input numbers at all: one evaluation for the output's shape
-            _, out_leaves, out_tree, _ = engine.forward(f, args, nums, specs, [[None] * len(lv) for lv, _ in specs],
+            _, out_leaves, out_tree, _ = engine.forward(fn, args, nums, specs, [[None] * len(lv) for lv, _ in specs],
                                                         "jacfwd", record=False)
             out_info = (out_leaves, out_tree)
-        out_shape = engine.out_shape(*out_info, "jacfwd")
-        jacs = tuple(engine.jacobian(cols, out_shape, shape, by_rows=False)
-                     for cols, shape in zip(columns, in_shapes))
-        return jacs[0] if single else jacs
+        out_container, out_units = units(out_info[1], out_info[0], engine.name, "jacfwd: the output of f")
+        per_output = []
+        for ou in out_units:
+            jacs = tuple(
+                unflatten(container, [engine.jacobian([_line(engine, col, ou) for col in columns[i][j]], ou.shape,
+                                                      u.shape, by_rows=False) for j, u in enumerate(us)])
+                for i, (container, us) in enumerate(parts))
+            per_output.append(jacs[0] if single else jacs)
+        result = unflatten(out_container, per_output)
+        return (result, box["aux"]) if has_aux else result
 
     return jacfwd_f
+
+
+def _line(engine, flat, unit):
+    """The part of a flat list of per-leaf derivatives that belongs to ``unit``: the leaves' numbers (scalar
+    engine), the one array (tensor engine)."""
+    return flat[unit.start:unit.stop] if engine.name == SCALAR else flat[unit.start]
+
+
+def _with_aux(f, box, name):
+    """f returning ``(output, aux)`` as a function returning the output, with aux kept in ``box``."""
+
+    def without_aux(*args):
+        out = f(*args)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise ValueError(f"{name}(..., has_aux=True): f must return a tuple (output, aux), got "
+                             f"{type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, tuple) else ""))
+        box["aux"] = out[1]
+        return out[0]
+
+    return without_aux
 
 
 def _float_dtype(x):
@@ -169,35 +204,69 @@ def vjp(f, *primals):
     return pull.output, vjp_fn
 
 
-def grad(f, argnums=0):
+def grad(f, argnums=0, has_aux=False):
     """The gradient of a scalar-valued f, as a function: ``grad(f)(x)`` is df/dx, shaped like x.
 
-    ``argnums`` (an int or a tuple) picks the arguments; a tuple gives a tuple of gradients. Nests on the
-    scalar engine: ``grad(grad(f))(x)`` is the second derivative, ``grad(grad(grad(f)))`` the third.
-    Results are Values on the scalar engine (with a graph when they may be differentiated again), Tensors
-    on the tensor engine.
+    ``argnums`` (an int or a tuple) picks the arguments; a tuple gives a tuple of gradients. An argument may
+    be a pytree (a dict / list / tuple of arrays, e.g. a model's parameters): its gradient has the same
+    structure. ``has_aux=True``: f returns ``(output, aux)`` and ``grad(f, has_aux=True)(x)`` returns
+    ``(gradient, aux)``, as torch.func. Nests on both engines: ``grad(grad(f))(x)`` is the second derivative,
+    ``grad(grad(grad(f)))`` the third. Results are Values on the scalar engine, Tensors on the tensor engine
+    (with a graph when they may be differentiated again).
 
     >>> grad(lambda x: x ** 3 * x.sin())(1.0)                   # Value(3 sin 1 + cos 1)
     >>> grad(grad(lambda x: x ** 3 * x.sin()))(1.0)             # the second derivative
     """
+    vg = value_and_grad(f, argnums, has_aux)
 
     def grad_f(*args):
-        nums, single = _argnums(argnums, len(args), "grad")
-        engine, specs = _specs(args, nums, "grad")
-        pull = engine.reverse(f, args, nums, specs, "grad")
-        grads = pull.pull(_scalar_output(engine, pull, "grad"))
-        res = tuple(engine.gradient(g, tree) for g, (_, tree) in zip(grads, specs))
-        return res[0] if single else res
+        value, g = vg(*args)
+        return (g, value[1]) if has_aux else g
 
     return grad_f
 
 
-def jacrev(f, argnums=0):
+def value_and_grad(f, argnums=0, has_aux=False):
+    """``value_and_grad(f)(x)`` is ``(f(x), grad(f)(x))`` from one evaluation of f, as torch.func.
+
+    With ``has_aux=True`` f returns ``(output, aux)`` and the result is ``((output, aux), gradient)``.
+    ``argnums`` and pytrees as in ``grad``. The value is f's own output (a Value / a Tensor).
+
+    >>> value_and_grad(lambda x: x ** 3)(2.0)                   # (Value(8.0), Value(12.0))
+    """
+
+    def value_and_grad_f(*args):
+        nums, single = _argnums(argnums, len(args), "grad")
+        engine, specs = _specs(args, nums, "grad")
+        box = {}
+        fn = _with_aux(f, box, "grad") if has_aux else f
+        pull = engine.reverse(fn, args, nums, specs, "grad")
+        grads = pull.pull(_scalar_output(engine, pull, "grad"))
+        res = tuple(engine.gradient(g, tree) for g, (_, tree) in zip(grads, specs))
+        g = res[0] if single else res
+        return ((pull.output, box["aux"]) if has_aux else pull.output), g
+
+    return value_and_grad_f
+
+
+def grad_and_value(f, argnums=0, has_aux=False):
+    """torch.func's spelling of ``value_and_grad``: ``(grad, value)``, or ``(grad, (value, aux))``."""
+    vg = value_and_grad(f, argnums, has_aux)
+
+    def grad_and_value_f(*args):
+        value, g = vg(*args)
+        return g, value
+
+    return grad_and_value_f
+
+
+def jacrev(f, argnums=0, has_aux=False):
     """The Jacobian of f by reverse mode: one backward pass per output number (cheap for few outputs).
 
-    Same shapes and engines as ``jacfwd``: ``jacrev(f)(x)`` has shape ``output.shape + x.shape``, a numpy
-    float array; on the scalar engine inside another transform (``jacfwd(jacrev(f))``,
-    ``jacrev(jacrev(f))``), an object array of Values, so that the outer transform can differentiate it.
+    Same shapes, engines, pytrees and ``has_aux`` as ``jacfwd``: ``jacrev(f)(x)`` has shape
+    ``output.shape + x.shape``, a numpy float array; inside another transform (``jacfwd(jacrev(f))``,
+    ``jacrev(jacrev(f))``) an object array of Values (scalar engine) or a Tensor with a graph (tensor
+    engine), so that the outer transform can differentiate it.
 
     >>> jacrev(lambda v: [v[0] * v[1], v[0].sin()])([1.0, 2.0])     # the same array as jacfwd's
     """
@@ -205,38 +274,38 @@ def jacrev(f, argnums=0):
     def jacrev_f(*args):
         nums, single = _argnums(argnums, len(args), "jacrev")
         engine, specs = _specs(args, nums, "jacrev")
-        pull = engine.reverse(f, args, nums, specs, "jacrev", create_graph=False)
-        out_shape = engine.out_shape(pull.out_leaves, pull.out_tree, "jacrev")
-        if engine.name == SCALAR:
-            rows = [pull.pull_one(k) for k in range(len(pull.out_leaves))]
-        else:
-            rows = [pull.pull_one(0, index) for index in np.ndindex(*out_shape)]
-        jacs = tuple(
-            engine.jacobian([r[i] for r in rows], out_shape, engine.in_shape(leaves, tree, "jacrev"), by_rows=True)
-            for i, (leaves, tree) in enumerate(specs)
-        )
-        return jacs[0] if single else jacs
+        box = {}
+        fn = _with_aux(f, box, "jacrev") if has_aux else f
+        pull = engine.reverse(fn, args, nums, specs, "jacrev", create_graph=False)
+        out_container, out_units = units(pull.out_tree, pull.out_leaves, engine.name, "jacrev: the output of f")
+        parts = [units(tree, leaves, engine.name, "jacrev: an argument") for leaves, tree in specs]
+        per_output = []
+        for ou in out_units:
+            if engine.name == SCALAR:
+                rows = [pull.pull_one(ou.start + (int(np.ravel_multi_index(index, ou.shape)) if ou.shape else 0))
+                        for index in np.ndindex(*ou.shape)]
+            else:
+                rows = [pull.pull_one(ou.start, index) for index in np.ndindex(*ou.shape)]
+            jacs = tuple(
+                unflatten(container, [engine.jacobian([_line(engine, r[i], u) for r in rows], ou.shape, u.shape,
+                                                      by_rows=True) for u in us])
+                for i, (container, us) in enumerate(parts))
+            per_output.append(jacs[0] if single else jacs)
+        result = unflatten(out_container, per_output)
+        return (result, box["aux"]) if has_aux else result
 
     return jacrev_f
 
 
 # ---------------------------------------------------------------------------- second order
-def _no_tensor_second_order(engine, name):
-    if engine.name == TENSOR:
-        raise NotImplementedError(
-            f"{name} on the tensor engine: its backward and jvp rules compute numpy arrays, not Tensors "
-            f"with a graph, so no derivative can be differentiated again (neither forward-over-reverse nor "
-            f"reverse-over-reverse). Use the scalar engine: pass the point as a list of floats, with f "
-            f"written on Values (naivegrad.nn models run on both engines)"
-        )
-
-
 def hessian(f, argnums=0):
     """The Hessian of f: ``hessian(f)(x)`` has shape ``output.shape + x.shape + x.shape`` (symmetric in the
     last two parts; ``x.shape * 2`` for a scalar-valued f).
 
-    Scalar engine only: the tensor engine raises NotImplementedError. Computed as ``jacrev(jacrev(f))``:
-    reverse-over-reverse, which nests inside other transforms. With a tuple ``argnums`` the result is a
+    Both engines (the tensor engine through ``create_graph=True`` backward rules; an op that cannot be
+    differentiated twice raises NotImplementedError naming it). Computed as ``jacrev(jacrev(f))``:
+    reverse-over-reverse, which nests inside other transforms. Pytree arguments give a nested structure,
+    ``H[key_i][key_j]``, as torch.func.hessian. With a tuple ``argnums`` the result is a
     tuple of tuples of blocks, ``H[i][j]`` = d2f / d(arg i) d(arg j), as in JAX.
 
     >>> hessian(lambda v: v[0] * v[1] ** 2)([1.0, 3.0])          # array([[0., 6.], [6., 6.]])
@@ -245,7 +314,6 @@ def hessian(f, argnums=0):
     def hessian_f(*args):
         nums, single = _argnums(argnums, len(args), "hessian")
         engine, specs = _specs(args, nums, "hessian")
-        _no_tensor_second_order(engine, "hessian")
         if single:
             return jacrev(jacrev(f, nums[0]), nums[0])(*args)
         return tuple(jacrev(jacrev(f, a), nums)(*args) for a in nums)
@@ -257,7 +325,7 @@ def hvp(f, primals, v):
     """The Hessian-vector product of a scalar-valued f: ``(f(*primals), H @ v)``, without forming H.
 
     ``primals`` as in ``jvp`` (a tuple of arguments, or the single argument), ``v`` of the same structure.
-    The product comes back shaped like the primals, as Values. Scalar engine only; computed
+    The product comes back shaped like the primals: Values (scalar engine) or Tensors (tensor engine). Computed
     reverse-over-reverse (the gradient of <grad f, v>), so it also works inside other transforms.
     (``jvp(grad(f), primals, v)`` gives the same vector forward-over-reverse, when nothing encloses it.)
 
@@ -266,7 +334,6 @@ def hvp(f, primals, v):
     prim, vs, single = _as_args(primals, v, "hvp")
     argnums = tuple(range(len(prim)))
     engine, specs = _specs(prim, argnums, "hvp")
-    _no_tensor_second_order(engine, "hvp")
     v_leaves = [engine.tangent_leaves(t, tree, leaves, "hvp", f"v[{i}]")
                 for i, (t, (leaves, tree)) in enumerate(zip(vs, specs))]
     box = {}

@@ -16,7 +16,7 @@ small. A node built by hand, micrograd style, has a plain str for ``_op``: no ru
 
 from ..grad_mode import _state as _grad_state
 from ._collector import pausing_collector
-from .value import Op, Value, _by_creation, _topological
+from .value import SELECTED, Op, Value, _by_creation, _topological
 
 __all__ = ["backward_with_graph", "grad"]
 
@@ -30,7 +30,7 @@ def _local_values(v):
             f"op)); it records no derivative rule that could be differentiated again (its backward() local "
             f"derivatives are zeros)"
         )
-    return [d if type(d) is Value else float(d) for d in op.derivatives(v)]
+    return [d if type(d) is Value or d is SELECTED else float(d) for d in op.derivatives(v)]
 
 
 # ---------------------------------------------------------------------------- the walk

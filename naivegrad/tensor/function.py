@@ -46,6 +46,35 @@ The contract:
 - The arrays ``forward`` receives are the Tensors' own (not copies): if an in-place op (``t.add_``...)
   modifies one that ``backward`` reads after it was saved, the backward raises instead of computing a wrong
   gradient (``naivegrad.tensor.inplace``). ``backward_reads`` narrows which saved arrays count.
+
+Higher order (``backward(create_graph=True)``, ``naivegrad.autograd.grad(..., create_graph=True)``): the engine
+calls each recorded op's same ``backward(ctx, g)`` rule with ``g`` a Tensor and a *lifted* context, so the
+rule's arithmetic is recorded and the gradient can be differentiated again. One rule per op, no second copy:
+
+- in the lifted context every entry of ``ctx.saved_tensors`` that is (by identity) an operand's array becomes
+  that operand Tensor, and the op's output array becomes the output Tensor. Any other array there raises
+  NotImplementedError naming the op ("X's backward uses an array it derived in forward; it cannot be
+  differentiated twice yet"), never a second derivative that silently treats a derivative as a constant. So
+  an op saves operands and output only, and computes derived differentiable values again in ``backward``
+  (logsoftmax's softmax is ``np.exp(out)``). Entries that are not arrays (numbers, None, tuples of options)
+  pass as they are;
+- other context attributes (masks, indices, shapes, options, counts) pass as they are: constants. A mask or a
+  sign a rule computes from the values is a constant too: ``naivegrad.tensor.ops._rules.value(x)`` is the
+  array of an operand, array or Tensor;
+- rules use what ndarrays and Tensors both understand with the same meaning: arithmetic and comparison
+  operators, ``.reshape``, ``.transpose``, ``.T``, ``.sum(axis=, keepdims=)``, ``.shape``, ``.dtype``, indexing,
+  and numpy calls, which Tensor's ``__array_ufunc__`` / ``__array_function__`` turn into Tensor ops
+  (``np.exp``, ``np.where``, ``np.matmul``, ``np.add.reduce``, ``np.broadcast_to``...: the list is in
+  ``naivegrad.tensor._numpy``). A numpy call without a Tensor op, or ``np.asarray`` of a Tensor that requires
+  grad, raises while a create_graph backward runs. The few steps that must differ (an in-place scatter, a
+  fast numpy path) go through one helper that dispatches on the type: ``ops.movement.scatter`` (the op
+  ``Scatter`` on Tensors, whose backward is the gather ``g[index]``), ``ops._rules.spread`` and ``astype``;
+- a rule may return plain arrays or numbers (constant gradients); the engine casts each gradient to its
+  input's dtype (a ``Cast`` node for a Tensor). A first-order backward runs every rule on plain arrays, as
+  before: no Tensor is made.
+
+The ``Cube`` above differentiates twice as it is (it saves its operand). Saving ``x * x`` instead would
+raise on ``create_graph=True``.
 '''
 
 import numpy as np
@@ -192,8 +221,10 @@ class Function:
                 out_tangent = cls.jvp(ctx, *[a.tangent if isinstance(a, Tensor) else None for a in args])
         finally:
             _fp_policy.reset(tok)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
+        if type(out) is not np.ndarray:  # a numpy scalar (arithmetic on 0-d arrays): the output is its array,
+            scalar, out = out, np.asarray(out)  # and so is the copy saved for backward (found by identity)
+            if record and ctx.saved_tensors:
+                ctx.saved_tensors = tuple([out if s is scalar else s for s in ctx.saved_tensors])
         t = _new_tensor(Tensor)  # the engine's own arrays: no validation (see tensor._make)
         t.data = out
         t.grad = None

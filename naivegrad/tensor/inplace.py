@@ -190,7 +190,8 @@ def _builtin_reads():
         E.Add: nothing, E.Sub: nothing, E.Neg: nothing, E.Mul: each_other, E.Div: div, E.Pow: pow_,
         E.Abs: saved(0), E.Exp: saved(1), E.Log: saved(0), E.Log1p: saved(0), E.Sqrt: saved(1),
         E.Tanh: saved(1), E.Sigmoid: saved(1), E.Relu: saved(1), E.Sin: saved(0), E.Cos: saved(0),
-        E.Maximum: saved(0, 1), E.Minimum: saved(0, 1), E.Clip: saved(0, 1, 2), E.Where: saved(0),
+        E.Maximum: saved(0, 1), E.Minimum: saved(0, 1),
+        E.Clip: lambda ctx: [ctx.saved_tensors[0], *ctx.saved_tensors[1]], E.Where: lambda ctx: [ctx.condition],
         L.MatMul: each_other, L.Linear: each_other,
         R.Sum: nothing, R.Mean: nothing, R.Max: saved(0, 1), R.Min: saved(0, 1), R.LogSumExp: saved(0, 1),
         A.Softmax: saved(0), A.LogSoftmax: saved(0),
@@ -338,7 +339,7 @@ class CopyInplace(_Inplace):
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        return (np.zeros_like(g) if need[0] else None), (unbroadcast(g, ctx.o_shape) if need[1] else None)
+        return (np.zeros(g.shape, g.dtype) if need[0] else None), (unbroadcast(g, ctx.o_shape) if need[1] else None)
 
     @staticmethod
     def jvp(ctx, tx, to):
@@ -411,6 +412,8 @@ def apply_inplace(fn, t, other=None, **kwargs):
     name = fn.name
     if other is not None:
         other = _operand(other, name)
+        if type(other) is np.ndarray:  # a constant operand: a Tensor, so that a create_graph backward finds it
+            other = _make(other, False, None)
     o_tensor = isinstance(other, Tensor)
     o_grad = o_tensor and other.requires_grad
     record = _grad_state.enabled and (t.requires_grad or o_grad)

@@ -246,8 +246,14 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "tangent", "_ctx", "__weakref__")
 
-    # numpy defers to Tensor's reflected operators (np.float64(2) * t, array + t) instead of looping.
-    __array_ufunc__ = None
+    # numpy hands ufuncs (np.exp(t), np.float64(2) * t, array + t) and functions (np.where, np.sum, np.matmul...)
+    # that meet a Tensor to Tensor, which runs its own op: the derivative rules, written once with numpy calls,
+    # then build a graph when given Tensors (backward(create_graph=True)). Anything else runs on the arrays.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy.ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _numpy.function(func, args, kwargs)
 
     # ``==`` is elementwise (see the comparisons below), and a class defining __eq__ loses the inherited
     # __hash__: tensors stay hashable by identity, as PyTorch's.
@@ -319,7 +325,13 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        # np.asarray(t) shares the data, as torch's; numpy 2's copy= keyword is honoured.
+        # np.asarray(t) shares the data, as torch's; numpy 2's copy= keyword is honoured. While a create_graph
+        # backward runs the rules (naivegrad.tensor._numpy), an array made of a Tensor that requires grad would
+        # be a derivative treated as a constant: refused.
+        if _numpy.lifting[0] and self.requires_grad:
+            raise NotImplementedError(
+                "a derivative rule turned a Tensor that requires grad into an array during "
+                "backward(create_graph=True): the second derivative would treat it as a constant")
         if dtype is None or np.dtype(dtype) == self.data.dtype:
             return self.data.copy() if copy else self.data
         if copy is False:
@@ -384,18 +396,33 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     # ------------------------------------------------------------------ reverse mode
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None, *, grad=None):
         """Accumulate d(self)/d(leaf) into the ``grad`` of every leaf that requires grad.
 
-        ``grad`` is the gradient of some scalar with respect to ``self`` (same shape); it may be omitted
-        only for a single-element tensor, where it is 1. The graph is walked in an iterative topological
-        order (no recursion limit). Afterwards the arrays the ops saved are released; a second backward
-        through the same graph then raises, unless the first used ``retain_graph=True``.
+        ``gradient`` (or ``grad=``, the older name) is the gradient of some scalar with respect to ``self``
+        (same shape); it may be omitted only for a single-element tensor, where it is 1. The graph is walked in
+        an iterative topological order (no recursion limit). Afterwards the arrays the ops saved are released; a
+        second backward through the same graph then raises, unless the first used ``retain_graph=True``
+        (the default with ``create_graph``).
+
+        ``create_graph=True`` records the backward itself as a graph: every ``grad`` it sets is then a Tensor
+        that can be differentiated again (a Hessian-vector product is ``x.grad`` of ``(x.grad * v).sum()``); the
+        ops' rules run on Tensors (see ``naivegrad.tensor.function``). Without it every ``grad`` is an ndarray.
+        ``inputs`` (Tensors) limits the accumulation to their ``grad``: no other ``grad`` changes.
 
         Hooks (``register_hook``) run on each tensor's gradient as it is computed. If an array some op
         saved for its backward was modified in place since (``add_``, ``mul_``...), a RuntimeError names
         that op before any gradient is computed (see ``naivegrad.tensor.inplace``).
         """
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward() got both gradient= and grad= (two names of one argument)")
+            gradient = grad
+        grad = gradient
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph or inputs is not None:
+            return _backward_general(self, grad, retain_graph, create_graph, inputs)
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad (made with requires_grad=False, "
@@ -1208,6 +1235,150 @@ def _released_error():
     )
 
 
+# ---------------------------------------------------------------------- the general walk
+# backward(create_graph=True), backward(inputs=...) and naivegrad.autograd.grad: the gradients are kept in a
+# dict (no ``.grad`` is touched during the walk), arrays or, with create_graph, Tensors.
+def _seed(t, g, create_graph, what):
+    """The gradient ``g`` given for the output ``t`` (None: 1 for a single element), as the walk's start."""
+    if not t.requires_grad:
+        raise RuntimeError(f"{what} on a tensor that does not require grad (made with requires_grad=False, "
+                           f"detached, or computed under no_grad)")
+    if g is None:
+        if t.data.size != 1:
+            raise ValueError(f"{what} needs a gradient for an output of shape {t.shape}: the implicit gradient 1 "
+                             f"exists only for single-element outputs")
+        g = np.ones_like(t.data)
+    elif create_graph and isinstance(g, Tensor):
+        if g.shape != t.shape:
+            raise ValueError(f"{what}: the gradient has shape {g.shape} but the output has shape {t.shape}")
+        return g if g.data.dtype == t.data.dtype else Cast.apply(g, dtype=t.data.dtype)
+    else:
+        g = _check_grad(g, t)
+    return _make(g, False, None) if create_graph else g
+
+
+def _lift(ctx, t):
+    """``ctx`` for its rule to run on Tensors (the ``create_graph`` contract, naivegrad.tensor.function): each
+    saved array that is an operand's data becomes that operand, the output's data the output ``t``."""
+    saved = ctx.saved_tensors
+    lifted = []
+    parents = ctx.parents
+    out = t.data
+    for s in saved:
+        if isinstance(s, (np.ndarray, np.generic)):
+            for p in parents:
+                if p is not None and p.data is s:
+                    s = p
+                    break
+            else:
+                if s is not out:
+                    raise NotImplementedError(
+                        f"{ctx.fn.__name__}'s backward uses an array it derived in forward; it cannot be "
+                        f"differentiated twice yet (backward(create_graph=True))")
+                s = t
+        lifted.append(s)
+    c = _new(Context)
+    c.fn, c.parents, c.needs_input_grad, c.epoch = ctx.fn, parents, ctx.needs_input_grad, ctx.epoch
+    c.__dict__.update(ctx.__dict__)
+    c.saved_tensors = tuple(lifted)
+    return c
+
+
+def _as_grad(pg, p, ctx, create_graph):
+    """A rule's gradient for operand ``p`` as an array (or, with create_graph, a Tensor) of p's shape and dtype."""
+    if not create_graph:
+        if type(pg) is not np.ndarray or pg.shape != p.data.shape or pg.dtype != p.data.dtype:
+            pg = _conform(pg, p.data, ctx)
+        return pg
+    if not isinstance(pg, Tensor):  # a constant (zeros, a number): no graph
+        return _make(np.array(_conform(pg, p.data, ctx)), False, None)
+    if pg.shape != p.data.shape:
+        raise ValueError(f"{ctx.fn.__name__}.backward gave a gradient of shape {pg.shape} for an input of shape "
+                         f"{p.data.shape}")
+    return pg if pg.data.dtype == p.data.dtype else Cast.apply(pg, dtype=p.data.dtype)
+
+
+def _plus(a, b):
+    return b if a is None else _add_grads(a, b) if type(a) is np.ndarray and type(b) is np.ndarray else a + b
+
+
+def _many(roots):
+    """The recorded nodes reachable from any of ``roots``, each after its operands (_topological, merged)."""
+    order, seen = [], set()
+    for r in roots:
+        for n in _topological(r):
+            if n not in seen:
+                seen.add(n)
+                order.append(n)
+    return order
+
+
+def _walk(roots, seeds, retain_graph, create_graph):
+    """Reverse mode from ``roots`` (Tensors) with gradients ``seeds``: (the nodes walked, a dict Tensor ->
+    gradient for every tensor reached). Hooks run on each gradient once it is complete."""
+    order = _many(roots)
+    grads = {}
+    for r, g in zip(roots, seeds):
+        grads[r] = _plus(grads.get(r), g)
+    hooked = bool(_hooks)
+    enabled, lifting = _grad_state.enabled, _numpy.lifting[0]
+    _grad_state.enabled = _numpy.lifting[0] = bool(create_graph)
+    try:
+        with _quiet():
+            for t in reversed(order):
+                g = grads.get(t)
+                if g is None:
+                    continue
+                if hooked and id(t) in _hooks:
+                    g = grads[t] = _run_hooks(t, g)
+                ctx = t._ctx
+                rule_grads = ctx.fn.backward(_lift(ctx, t) if create_graph else ctx, g)
+                if type(rule_grads) is not tuple:
+                    rule_grads = tuple(rule_grads) if isinstance(rule_grads, list) else (rule_grads,)
+                parents = ctx.parents
+                if len(rule_grads) != len(parents):
+                    raise TypeError(f"{ctx.fn.__name__}.backward returned {len(rule_grads)} gradients for "
+                                    f"{len(parents)} inputs")
+                for p, pg in zip(parents, rule_grads):
+                    if pg is None or p is None or not p.requires_grad:
+                        continue
+                    grads[p] = _plus(grads.get(p), _as_grad(pg, p, ctx, create_graph))
+                if not retain_graph:
+                    ctx.release()
+            if hooked:
+                for p in list(grads):
+                    if p._ctx is None and id(p) in _hooks:
+                        grads[p] = _run_hooks(p, grads[p])
+    finally:
+        _grad_state.enabled, _numpy.lifting[0] = enabled, lifting
+    return order, grads
+
+
+def _backward_general(t, gradient, retain_graph, create_graph, inputs):
+    """``Tensor.backward`` with ``create_graph`` or ``inputs``: the general walk, then the ``.grad`` updates."""
+    seed = _seed(t, gradient, create_graph, "backward()")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for x in inputs:
+            if not isinstance(x, Tensor) or not x.requires_grad:
+                raise RuntimeError(f"backward(inputs=...): every input must be a Tensor that requires grad, got "
+                                   f"{_short(x)}")
+    order, grads = _walk([t], [seed], retain_graph, create_graph)
+    if inputs is None:
+        for n in order:
+            n.grad = None
+        targets = grads
+    else:
+        targets = {x: grads[x] for x in inputs if x in grads}
+    for x, g in targets.items():
+        if type(g) is np.ndarray and (x._ctx is None or inputs is not None):
+            g = g.copy()  # a leaf's grad is the user's to modify: never an array the walk shares
+        if x._ctx is None or inputs is not None:
+            x.grad = g if x.grad is None else _plus(x.grad, g)
+        else:
+            x.grad = g
+
+
 # ---------------------------------------------------------------------- hooks
 # id(tensor) -> its hooks (a _Hooks list), for the tensors that have some: backward looks here only while
 # the dict is not empty, so tensors pay nothing for hooks (no slot) until someone registers one.
@@ -1292,6 +1463,18 @@ def _run_hooks(t, g):
     """``g`` (t's gradient) through t's hooks, in order; a hook's non-None result replaces it."""
     hooks = _hooks.get(id(t))
     if hooks is None or hooks.ref() is not t:
+        return g
+    if isinstance(g, Tensor):  # a create_graph backward: hooks see (and may return) Tensors
+        for (hook,) in list(hooks):
+            r = hook(g)
+            if r is None or r is g:
+                continue
+            if not isinstance(r, Tensor):
+                r = _make(np.array(r, dtype=t.dtype), False, None)
+            if r.shape != t.shape:
+                raise ValueError(f"a hook returned a gradient of shape {r.shape} for a tensor of shape {t.shape}: "
+                                 f"a hook must keep the gradient's shape")
+            g = r
         return g
     for (hook,) in list(hooks):  # a copy: a hook may remove itself
         view = g.view()
@@ -1537,7 +1720,8 @@ def minimum(a, b):
 
 
 # The ops import this module (for Tensor), so they are imported after the class exists.
-from .function import quiet as _quiet  # noqa: E402
+from .function import Context, quiet as _quiet  # noqa: E402
+from . import _numpy  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from .inplace import _epoch  # noqa: E402
 from .ops.elementwise import (  # noqa: E402

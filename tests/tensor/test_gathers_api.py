@@ -421,3 +421,17 @@ def test_embedding_lookup_backward_on_a_large_table():
     want = np.zeros(table.shape, np.float32)
     np.add.at(want, ids.reshape(-1), g.reshape(-1, 16))
     np.testing.assert_array_equal(table.grad, want)
+
+
+def test_three_operand_einsum_with_infinities_sums_whole_products_as_the_scalar_engine():
+    # Pairwise contraction would give inf * (1*1 + 0*0) = inf; the whole products include inf * 0 * 0 = nan.
+    from naivegrad import Value
+
+    a = np.array([[np.inf], [1.0]])
+    b = np.array([[1.0, 0.0]])
+    c = np.array([[1.0], [0.0]])
+    ours = einsum("ab,bc,cd->ad", Tensor(a), Tensor(b), Tensor(c)).data
+    ref = np.einsum("ab,bc,cd->ad", *[np.vectorize(Value, otypes=[object])(x) for x in (a, b, c)])
+    ref = np.vectorize(lambda v: v.data, otypes=[float])(ref)
+    np.testing.assert_array_equal(ours, ref)
+    assert np.isnan(ours[0, 0])

@@ -21,6 +21,7 @@ from ..function import Function
 from ..shapes import normalize_axis
 from ..tensor import Tensor
 from ._tangents import fit
+from ._rules import value
 from .elementwise import Unary, _erfc, _number, _sigmoid
 
 __all__ = ["Gelu", "Silu", "Softplus", "LeakyRelu", "Elu", "Softmax", "LogSoftmax"]
@@ -47,22 +48,26 @@ class Gelu(Unary):
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        if approximate == "none":
-            z = None
-            w = 0.5 * _erfc(-x * _SQRT1_2)  # Phi(x)
-        else:
-            z = _GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x)
-            w = _sigmoid(z)
-        out = x * w
-        ctx.save_for_backward(x, w, z, out)
+        out = x * _gelu_weight(x, approximate)[0]
+        ctx.save_for_backward(x, approximate, out)
         return out
 
     @staticmethod
-    def local(x, w, z, out):
+    def local(x, approximate, out):
+        # The weight is computed again from x (not saved): on the create_graph path it must be in the graph.
+        w, z = _gelu_weight(x, approximate)
         if z is None:  # Phi(x) + x phi(x)
             return w + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
         # s(2u) + x s(2u) s(-2u) d(2u)/dx
         return w + x * (w * _sigmoid(-z)) * (_GELU_TANH_SCALE * (1.0 + 3.0 * _GELU_TANH_CUBIC * x * x))
+
+
+def _gelu_weight(x, approximate):
+    """(w, z): gelu(x) = x w, w = Phi(x) (z None), or sigmoid(z) with z = 2 sqrt(2/pi) (x + 0.044715 x**3)."""
+    if approximate == "none":
+        return 0.5 * _erfc(-x * _SQRT1_2), None
+    z = _GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x)
+    return _sigmoid(z), z
 
 
 class Silu(Unary):
@@ -72,14 +77,13 @@ class Silu(Unary):
 
     @staticmethod
     def forward(ctx, x):
-        s = _sigmoid(x)
-        out = x * s
-        ctx.save_for_backward(x, s, out)
+        out = x * _sigmoid(x)
+        ctx.save_for_backward(x, out)
         return out
 
     @staticmethod
-    def local(x, s, out):
-        return s * (1.0 + x * _sigmoid(-x))
+    def local(x, out):
+        return _sigmoid(x) * (1.0 + x * _sigmoid(-x))
 
 
 class Softplus(Unary):
@@ -95,14 +99,15 @@ class Softplus(Unary):
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         bx = x * beta
-        above = bx > threshold
-        out = np.where(above, x, np.log1p(np.exp(bx)) / beta)
-        ctx.save_for_backward(x, above, bx, out)
+        out = np.where(bx > threshold, x, np.log1p(np.exp(bx)) / beta)
+        ctx.save_for_backward(x, (beta, threshold), out)  # the options: constants
         return out
 
     @staticmethod
-    def local(x, above, bx, out):
-        return np.where(above, 1.0, _sigmoid(bx))
+    def local(x, options, out):
+        beta, threshold = options
+        bx = x * beta
+        return np.where(value(bx) > threshold, 1.0, _sigmoid(bx))
 
 
 class LeakyRelu(Unary):
@@ -186,7 +191,7 @@ def _reduce(ufunc, x, axis):
     ~10 us. Reducing the outer axis of the transposed copy is one vectorised pass per class, ~1 us.
     """
     k = x.shape[axis]
-    if axis == x.ndim - 1 and 1 < k <= 64 and x.size >= 16 * k:
+    if type(x) is np.ndarray and axis == x.ndim - 1 and 1 < k <= 64 and x.size >= 16 * k:
         columns = np.ascontiguousarray(x.reshape(-1, k).T)
         return ufunc.reduce(columns, axis=0).reshape(x.shape[:-1] + (1,))
     return ufunc.reduce(x, axis=axis, keepdims=True)

@@ -10,6 +10,7 @@ require grad (see ``Tensor.to``).
 import numpy as np
 
 from ..function import Function
+from ._rules import astype
 from ._tangents import fit
 
 __all__ = ["Clone", "Cast"]
@@ -50,7 +51,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.in_dtype, copy=False)
+        return astype(g, ctx.in_dtype)
 
     @staticmethod
     def jvp(ctx, t):

@@ -10,17 +10,26 @@ one batched matmul; pooling reduces over the kernel offsets, one vectorised nump
 run over the kh * kw kernel offsets at most, never over pixels. The backward passes scatter the gradient
 back through the same views, one offset at a time (col2im). Convolution and max pooling split a large batch
 into chunks that run on two threads (``_THREADS``), with the same results as on one.
+
+Higher order (``backward(create_graph=True)``): each backward rule, given a Tensor gradient, builds its result
+from Functions whose own rules are again made of Functions. A convolution's three linear maps (``Conv2d``,
+its input gradient ``_ConvInputGrad``, a transposed convolution, and its weight gradient ``_ConvWeightGrad``)
+are each other's derivatives; max pooling's scatter and gather (``_MaxPoolScatter``, ``_MaxPoolGather``) and
+average pooling's spread and pooling (``_AvgPoolSpread``, ``_AvgPoolWindows``) are each other's transposes.
+Given arrays (first order) the rules run the numpy code above, as fast as before.
 """
 
 import contextvars
 import numbers
 import os
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ...conv_args import as_batch, conv_padding, out_size, pair
+from .. import inplace as _inplace
 from ..function import Function
 from ..tensor import Tensor
 
@@ -116,19 +125,37 @@ if hasattr(os, "register_at_fork"):
 
 
 # ---------------------------------------------------------------------- convolution
+# Everything a convolution's three linear maps need besides their operands: the batch's padded input shape
+# (N, C, H + top + bottom, W + left + right), the paddings (top, bottom, left, right), the output size, the
+# stride, dilation, groups, kernel size, and whether the input was one 3-D image.
+_ConvGeometry = namedtuple("_ConvGeometry", "padded_shape pads out stride dilation groups kernel unbatched")
+
+
 class Conv2d(Function):
     """2-D cross-correlation (what deep learning calls convolution) of an NCHW input with an OIHW weight.
 
     ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xpad[n, g * C/groups + c,
     y * sh + i * dh, x * sw + j * dw]`` for output channel o in group g. Forward: im2col (one copy of a strided
-    view) and one batched matmul. Backward: the weight gradient is a matmul with the saved columns, the
-    input's a matmul followed by col2im; the bias's a sum. Forward mode: the tangent is linear in each input,
-    conv(dx, w) + conv(x, dw) + db.
+    view) and one batched matmul. Backward: the weight gradient is a matmul with the columns (kept from the
+    forward), the input's a matmul followed by col2im; the bias's a sum. Forward mode: the tangent is linear in
+    each input, conv(dx, w) + conv(x, dw) + db.
+
+    Any order: the convolution is bilinear, y = conv(x, w), and its two gradients are the other two ways of
+    pairing the same three arrays, gx = conv_transpose(g, w) (``_ConvInputGrad``) and gw = conv_weight(x, g)
+    (``_ConvWeightGrad``). Each of the three is a Function whose backward is made of the other two (and of
+    itself), so given Tensors (``backward(create_graph=True)``) the rule builds a graph that differentiates
+    again, to any order; given arrays it runs the numpy code directly.
     """
+
+    # The first-order rule reads the weight (for the input's gradient) and the columns, a private copy of the
+    # input: so the input may still change in place after the forward, as before it was saved. A rule of higher
+    # order reads the input itself, and checks it (_unchanged).
+    backward_reads = staticmethod(lambda need: (1,) if need[0] else ())
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        x, ctx.unbatched = as_batch(x, "conv2d")
+        given = x
+        x, unbatched = as_batch(x, "conv2d")
         if weight.ndim != 4:
             raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels / groups, kh, kw), "
                              f"got shape {weight.shape}")
@@ -152,88 +179,31 @@ class Conv2d(Function):
         pads = conv_padding(padding, (kh, kw), dilation, stride)
         out = (out_size("conv2d", h, pads[0] + pads[1], kh, dilation[0], stride[0], "H"),
                out_size("conv2d", w, pads[2] + pads[3], kw, dilation[1], stride[1], "W"))
-        xp = _padded(x, pads)
-        view = _offset_view(xp, (kh, kw), out, stride, dilation)
-        k, p = cg * kh * kw, out[0] * out[1]
-        # The columns: (N, groups, K, P), each image's block one (K, P) matrix, K = C/groups * kh * kw. With a
-        # bias they get one more row of ones and the weight matrix a bias column: the matmul adds the bias, and
-        # in backward the same product that gives the weight gradient gives the bias's.
-        wm = _grouped(weight, groups)
-        if bias is not None:
-            wm = np.concatenate([wm, np.reshape(bias, (groups, o // groups, 1)).astype(wm.dtype)], axis=2)
-        cols = np.empty((n, groups, wm.shape[2], p), x.dtype)
-        if bias is not None:
-            cols[:, :, k] = 1
-        y = np.empty((n, groups, o // groups, p), np.result_type(x, weight))
-        split = (groups, cg, kh, kw) + out  # the view's channel axis cut into groups, and K and P into theirs
-
-        def task(lo, hi):
-            m = hi - lo
-            np.copyto(cols[lo:hi, :, :k].reshape((m,) + split), view[lo:hi].reshape((m,) + split))  # im2col
-            np.matmul(wm, cols[lo:hi], out=y[lo:hi])  # (O/groups, K [+1]) @ (K [+1], P) per image and group
-
-        _each_chunk(task, n)
-        ctx.save_for_backward(cols, weight)
-        ctx.has_bias = bias is not None
-        ctx.geometry = (xp.shape, pads, out, stride, dilation, groups)
-        y = y.reshape(n, o, *out)
-        return y[0] if ctx.unbatched else y
+        padded_shape = (n, c, h + pads[0] + pads[1], w + pads[2] + pads[3])
+        geometry = _ConvGeometry(padded_shape, pads, out, stride, dilation, int(groups), (kh, kw), unbatched)
+        return _conv_run(ctx, given, weight, bias, geometry)
 
     @staticmethod
     def backward(ctx, g):
-        cols, weight = ctx.saved_tensors
-        padded_shape, pads, out, stride, dilation, groups = ctx.geometry
+        geometry = ctx.geometry
         need_x, need_w, need_b = ctx.needs_input_grad
-        if ctx.unbatched:
-            g = g[None]
-        n, o = g.shape[:2]
-        gm = g.reshape(n, groups, o // groups, out[0] * out[1])
-        wt = _grouped(weight, groups).transpose(0, 2, 1)
-        wide = stride == (1, 1) and bool(np.isfinite(weight).all())
-        grad = np.zeros(padded_shape, g.dtype) if need_x else None
-
-        # With a bias, the columns' last row is ones: the product gives the bias gradient as a last column.
-        need_product = need_w or need_b
-
-        def task(lo, hi):
-            if need_x:
-                if wide:
-                    _col2im_wide(g[lo:hi], wt, weight.shape, grad[lo:hi], out, dilation, groups)
-                else:
-                    dcols = np.matmul(wt, gm[lo:hi]).reshape(hi - lo, padded_shape[1], *weight.shape[2:], *out)
-                    _scatter(dcols, grad[lo:hi], out, stride, dilation)
-            if need_product:
-                # One (O/g, P) @ (P, K [+1]) product per image, summed over the chunk.
-                return np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)
-            return None
-
-        # The parameter gradients alone are a sum over the batch: splitting gains little, so one thread.
-        parts = _each_chunk(task, n) if need_x else [task(0, n)]
-        gx = gw = gb = None
-        if need_product:
-            total = np.zeros((groups, o // groups, cols.shape[2]), np.result_type(g, cols))
-            for part in parts:
-                total += part
-            k = weight[0].size
-            if need_w:
-                gw = total[:, :, :k].reshape(weight.shape)
-            if need_b:
-                gb = total[:, :, k].reshape(o)
-        if need_x:
-            gx = _unpadded(grad, pads)
-            if ctx.unbatched:
-                gx = gx[0]
+        x, weight = ctx.saved_tensors
+        if type(g) is np.ndarray:  # first order: the columns kept from the forward
+            return _conv_backward(g, weight, ctx.cols, geometry, need_x, need_w, need_b)
+        gx = _conv_input_grad(g, weight, geometry) if need_x else None
+        gw = _conv_weight_grad(_unchanged(ctx, x), g, geometry) if need_w else None
+        gb = g.sum(axis=(1, 2) if geometry.unbatched else (0, 2, 3)) if need_b else None
         return gx, gw, gb
 
     @staticmethod
     def jvp(ctx, x_t, w_t, b_t):
-        cols, weight = ctx.saved_tensors
-        padded_shape, pads, out, stride, dilation, groups = ctx.geometry
-        o, _, kh, kw = weight.shape
+        cols, weight = ctx.cols, ctx.saved_tensors[1]
+        padded_shape, pads, out, stride, dilation, groups, (kh, kw), unbatched = ctx.geometry
+        o = weight.shape[0]
         cols = cols[:, :, :weight[0].size]  # without the bias's row of ones
         y = np.zeros((cols.shape[0], groups, o // groups, out[0] * out[1]), np.result_type(cols, weight))
         if x_t is not None:
-            xt = x_t[None] if ctx.unbatched else x_t
+            xt = x_t[None] if unbatched else x_t
             xt_cols = _offset_view(_padded(xt, pads), (kh, kw), out, stride, dilation).reshape(cols.shape)
             y = y + np.matmul(_grouped(weight, groups), xt_cols)
         if w_t is not None:
@@ -241,7 +211,222 @@ class Conv2d(Function):
         y = y.reshape(y.shape[0], o, *out)
         if b_t is not None:
             y = y + b_t.reshape(o, 1, 1)
-        return y[0] if ctx.unbatched else y
+        return y[0] if unbatched else y
+
+
+class _Conv(Conv2d):
+    """Conv2d with its geometry already worked out (inside the rules of higher order: no checks, and any
+    padding, even the asymmetric one of padding="same"). Backward and forward mode are Conv2d's."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, *, geometry):
+        return _conv_run(ctx, x, weight, bias, geometry)
+
+
+class _ConvInputGrad(Function):
+    """The input gradient of a convolution, ``gx = conv_transpose(g, weight)``: matmul and col2im.
+
+    Linear in g and in the weight; its gradients are a convolution, d/dg = conv(gg, weight), and a weight
+    gradient, d/dweight = conv_weight(gg, g)."""
+
+    @staticmethod
+    def forward(ctx, g, weight, *, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(g, weight)
+        return _conv_backward(g, weight, None, geometry, True, False, False)[0]
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, weight = ctx.saved_tensors
+        need_g, need_w = ctx.needs_input_grad
+        return (_conv(gg, weight, ctx.geometry) if need_g else None,
+                _conv_weight_grad(gg, g, ctx.geometry) if need_w else None)
+
+    @staticmethod
+    def jvp(ctx, g_t, w_t):
+        g, weight = ctx.saved_tensors
+        return _bilinear_tangent(_conv_input_grad, g, weight, g_t, w_t, ctx.geometry)
+
+
+class _ConvWeightGrad(Function):
+    """The weight gradient of a convolution, ``gw = conv_weight(x, g)``: im2col and a matmul summed over the
+    batch.
+
+    Linear in x and in g; its gradients are an input gradient, d/dx = conv_transpose(g, gg), and a
+    convolution, d/dg = conv(x, gg)."""
+
+    @staticmethod
+    def forward(ctx, x, g, *, geometry):
+        ctx.geometry = geometry
+        ctx.save_for_backward(x, g)
+        return _conv_backward(g, None, _im2col(x, geometry), geometry, False, True, False)[1]
+
+    @staticmethod
+    def backward(ctx, gg):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad
+        return (_conv_input_grad(g, gg, ctx.geometry) if need_x else None,
+                _conv(x, gg, ctx.geometry) if need_g else None)
+
+    @staticmethod
+    def jvp(ctx, x_t, g_t):
+        x, g = ctx.saved_tensors
+        return _bilinear_tangent(_conv_weight_grad, x, g, x_t, g_t, ctx.geometry)
+
+
+def _unchanged(ctx, x):
+    """x (a saved input outside ``backward_reads``), after checking that no in-place op modified it since the
+    forward: its value then would not be the one the convolution used."""
+    data = x.data if isinstance(x, Tensor) else x
+    m = _inplace._modification(data) if _inplace._stamps else None
+    if m is not None and m[0] > getattr(ctx, "epoch", m[0]):
+        raise RuntimeError(
+            f"the input of {ctx.fn.__name__} was modified by an in-place operation ({m[1]}) after the forward: "
+            f"its derivatives of higher order would be wrong. Do the in-place operation after the backward, or "
+            f"on a copy (t.clone())")
+    return x
+
+
+def _graph(*operands):
+    """The operands as Tensors (a plain array becomes a constant), when one of them is a Tensor; else None."""
+    if not any(isinstance(a, Tensor) for a in operands):
+        return None
+    return [a if isinstance(a, Tensor) else Tensor(a, requires_grad=False) for a in operands]
+
+
+# The three bilinear maps, each on arrays (numpy, at once) or on Tensors (the Function: a graph).
+def _conv(x, weight, geometry):
+    tensors = _graph(x, weight)
+    if tensors is None:
+        return _conv_forward(x, weight, None, geometry)[0]
+    return _Conv.apply(*tensors, None, geometry=geometry)
+
+
+def _conv_input_grad(g, weight, geometry):
+    tensors = _graph(g, weight)
+    if tensors is None:
+        return _conv_backward(g, weight, None, geometry, True, False, False)[0]
+    return _ConvInputGrad.apply(*tensors, geometry=geometry)
+
+
+def _conv_weight_grad(x, g, geometry):
+    tensors = _graph(x, g)
+    if tensors is None:
+        return _conv_backward(g, None, _im2col(x, geometry), geometry, False, True, False)[1]
+    return _ConvWeightGrad.apply(*tensors, geometry=geometry)
+
+
+def _bilinear_tangent(f, a, b, a_t, b_t, geometry):
+    """Forward mode of a bilinear map f: f(da, b) + f(a, db)."""
+    if a_t is None and b_t is None:
+        return np.zeros_like(f(a, b, geometry))
+    if b_t is None:
+        return f(a_t, b, geometry)
+    if a_t is None:
+        return f(a, b_t, geometry)
+    return f(a_t, b, geometry) + f(a, b_t, geometry)
+
+
+def _conv_run(ctx, x, weight, bias, geometry):
+    """Conv2d's forward once the geometry is known: the output, and what the rules need in ``ctx``.
+
+    The operands themselves are saved (so that a backward of higher order finds their Tensors); the columns
+    the first-order backward and forward mode read are an attribute."""
+    y, ctx.cols = _conv_forward(x, weight, bias, geometry)
+    ctx.save_for_backward(x, weight)
+    ctx.unbatched = geometry.unbatched
+    ctx.has_bias = bias is not None
+    ctx.geometry = geometry
+    return y
+
+
+def _conv_forward(x, weight, bias, geometry):
+    """(output, columns) of a convolution of x (as given: batched or one image) with weight, plus bias."""
+    padded_shape, pads, out, stride, dilation, groups, (kh, kw), unbatched = geometry
+    if unbatched:
+        x = x[None]
+    n = x.shape[0]
+    o, cg = weight.shape[:2]
+    xp = _padded(x, pads)
+    view = _offset_view(xp, (kh, kw), out, stride, dilation)
+    k, p = cg * kh * kw, out[0] * out[1]
+    # The columns: (N, groups, K, P), each image's block one (K, P) matrix, K = C/groups * kh * kw. With a
+    # bias they get one more row of ones and the weight matrix a bias column: the matmul adds the bias, and
+    # in backward the same product that gives the weight gradient gives the bias's.
+    wm = _grouped(weight, groups)
+    if bias is not None:
+        wm = np.concatenate([wm, np.reshape(bias, (groups, o // groups, 1)).astype(wm.dtype)], axis=2)
+    cols = np.empty((n, groups, wm.shape[2], p), x.dtype)
+    if bias is not None:
+        cols[:, :, k] = 1
+    y = np.empty((n, groups, o // groups, p), np.result_type(x, weight))
+    split = (groups, cg, kh, kw) + out  # the view's channel axis cut into groups, and K and P into theirs
+
+    def task(lo, hi):
+        m = hi - lo
+        np.copyto(cols[lo:hi, :, :k].reshape((m,) + split), view[lo:hi].reshape((m,) + split))  # im2col
+        np.matmul(wm, cols[lo:hi], out=y[lo:hi])  # (O/groups, K [+1]) @ (K [+1], P) per image and group
+
+    _each_chunk(task, n)
+    y = y.reshape(n, o, *out)
+    return (y[0] if unbatched else y), cols
+
+
+def _im2col(x, geometry):
+    """The columns of x (as given: batched or one image), (N, groups, C/groups * kh * kw, OH * OW)."""
+    padded_shape, pads, out, stride, dilation, groups, kernel, unbatched = geometry
+    if unbatched:
+        x = x[None]
+    n, c = x.shape[:2]
+    view = _offset_view(_padded(x, pads), kernel, out, stride, dilation)
+    return view.reshape(n, groups, c // groups * kernel[0] * kernel[1], out[0] * out[1])
+
+
+def _conv_backward(g, weight, cols, geometry, need_x, need_w, need_b):
+    """(gx, gw, gb) of a convolution on arrays, from the output gradient g, the weight (for gx) and the
+    columns (for gw and gb; a last row of ones if there is a bias)."""
+    padded_shape, pads, out, stride, dilation, groups, (kh, kw), unbatched = geometry
+    if unbatched:
+        g = g[None]
+    n, o = g.shape[:2]
+    gm = g.reshape(n, groups, o // groups, out[0] * out[1])
+    if need_x:
+        wt = _grouped(weight, groups).transpose(0, 2, 1)
+        wide = stride == (1, 1) and bool(np.isfinite(weight).all())
+        grad = np.zeros(padded_shape, g.dtype)
+
+    # With a bias, the columns' last row is ones: the product gives the bias gradient as a last column.
+    need_product = need_w or need_b
+
+    def task(lo, hi):
+        if need_x:
+            if wide:
+                _col2im_wide(g[lo:hi], wt, weight.shape, grad[lo:hi], out, dilation, groups)
+            else:
+                dcols = np.matmul(wt, gm[lo:hi]).reshape(hi - lo, padded_shape[1], kh, kw, *out)
+                _scatter(dcols, grad[lo:hi], out, stride, dilation)
+        if need_product:
+            # One (O/g, P) @ (P, K [+1]) product per image, summed over the chunk.
+            return np.matmul(gm[lo:hi], cols[lo:hi].transpose(0, 1, 3, 2)).sum(axis=0)
+        return None
+
+    # The parameter gradients alone are a sum over the batch: splitting gains little, so one thread.
+    parts = _each_chunk(task, n) if need_x else [task(0, n)]
+    gx = gw = gb = None
+    if need_product:
+        total = np.zeros((groups, o // groups, cols.shape[2]), np.result_type(g, cols))
+        for part in parts:
+            total += part
+        k = padded_shape[1] // groups * kh * kw
+        if need_w:
+            gw = total[:, :, :k].reshape(o, padded_shape[1] // groups, kh, kw)
+        if need_b:
+            gb = total[:, :, k].reshape(o)
+    if need_x:
+        gx = _unpadded(grad, pads)
+        if unbatched:
+            gx = gx[0]
+    return gx, gw, gb
 
 
 def _grouped(weight, groups):
@@ -305,6 +490,10 @@ class MaxPool2d(Function):
     Max is separable: the window maximum is the maximum over rows of the maxima along each row. So the scan
     runs in two passes, along W (kw - 1 numpy calls) then along H (kh - 1 calls); each pass keeps the index
     it chose, and the two indices together are the row-major first maximum.
+
+    The backward scatters each window's gradient to that element; given a Tensor, it is a Function
+    (``_MaxPoolScatter``) whose own backward gathers from the same elements (``_MaxPoolGather``), and so on:
+    differentiable to any order, the choice of elements held constant (the second derivative in x is 0).
     """
 
     @staticmethod
@@ -333,26 +522,95 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
-        g = g[None] if ctx.unbatched else g
-        finite = bool(np.isfinite(g.sum()))  # one pass; an overflowing sum only costs the exact, slower path
-        grad = np.empty(padded_shape, g.dtype)
-
-        def task(lo, hi):
-            g_rows = _unscan(g[lo:hi], ctx.row_arg[lo:hi], 2, kh, sh, padded_shape[2], finite)
-            _unscan(g_rows, ctx.col_arg[lo:hi], 3, kw, sw, padded_shape[3], finite, out=grad[lo:hi])
-
-        _each_chunk(task, g.shape[0])
-        return _unbatch(ctx, _unpadded(grad, pads))
+        if type(g) is np.ndarray:
+            return _max_scatter(ctx, g)
+        # Given a Tensor (a backward of higher order): the scatter to the chosen cells as a Function, whose own
+        # backward is the gather from them. The choice is a constant, as the derivative is piecewise.
+        return _MaxPoolScatter.apply(g, choice=_MaxChoice(ctx))
 
     @staticmethod
     def jvp(ctx, x_t):
-        padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = ctx.geometry
-        if x_t is None:
-            return _unbatch(ctx, np.zeros(ctx.row_arg.shape, ctx.dtype))
-        xt = _padded(x_t[None] if ctx.unbatched else x_t, pads)
-        rows = _gather(xt, ctx.col_arg, 3, kw, sw, ow)
-        return _unbatch(ctx, _gather(rows, ctx.row_arg, 2, kh, sh, oh))
+        return _max_gather(ctx, x_t)
+
+
+class _MaxChoice:
+    """Which cell each max-pooling window chose (a pooling context's indices and geometry, kept apart from the
+    context, which a backward releases)."""
+
+    __slots__ = ("geometry", "col_arg", "row_arg", "unbatched", "dtype")
+
+    def __init__(self, ctx):
+        for name in self.__slots__:
+            setattr(self, name, getattr(ctx, name))
+
+
+class _MaxPoolScatter(Function):
+    """Max pooling's backward as an op: each window's gradient added into the cell its maximum was taken from
+    (``choice``, a _MaxChoice), zeros elsewhere. Linear; its transpose is the gather ``_MaxPoolGather``."""
+
+    @staticmethod
+    def forward(ctx, g, *, choice):
+        ctx.choice = choice
+        return _max_scatter(choice, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        if type(gg) is np.ndarray:
+            return _max_gather(ctx.choice, gg)
+        return _MaxPoolGather.apply(gg, choice=ctx.choice)
+
+    @staticmethod
+    def jvp(ctx, g_t):
+        if g_t is None:
+            choice = ctx.choice
+            return _unbatch(choice, _unpadded(np.zeros(choice.geometry[0], choice.dtype), choice.geometry[1]))
+        return _max_scatter(ctx.choice, g_t)
+
+
+class _MaxPoolGather(Function):
+    """The cells max pooling chose (``choice``, a _MaxChoice), read from an input-shaped array: the value of
+    max pooling at a fixed choice. Linear; its transpose is the scatter ``_MaxPoolScatter``."""
+
+    @staticmethod
+    def forward(ctx, x, *, choice):
+        ctx.choice = choice
+        return _max_gather(choice, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        if type(g) is np.ndarray:
+            return _max_scatter(ctx.choice, g)
+        return _MaxPoolScatter.apply(g, choice=ctx.choice)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return _max_gather(ctx.choice, x_t)
+
+
+def _max_scatter(choice, g):
+    """Max pooling's input gradient from the output gradient g (arrays), following ``choice``'s indices."""
+    padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = choice.geometry
+    g = g[None] if choice.unbatched else g
+    finite = bool(np.isfinite(g.sum()))  # one pass; an overflowing sum only costs the exact, slower path
+    grad = np.empty(padded_shape, g.dtype)
+    col_arg, row_arg = choice.col_arg, choice.row_arg
+
+    def task(lo, hi):
+        g_rows = _unscan(g[lo:hi], row_arg[lo:hi], 2, kh, sh, padded_shape[2], finite)
+        _unscan(g_rows, col_arg[lo:hi], 3, kw, sw, padded_shape[3], finite, out=grad[lo:hi])
+
+    _each_chunk(task, g.shape[0])
+    return _unbatch(choice, _unpadded(grad, pads))
+
+
+def _max_gather(choice, x):
+    """The cells ``choice`` chose, read from x (arrays; x None: zeros): max pooling's forward mode."""
+    padded_shape, pads, (kh, kw), (oh, ow), (sh, sw) = choice.geometry
+    if x is None:
+        return _unbatch(choice, np.zeros(choice.row_arg.shape, choice.dtype))
+    xt = _padded(x[None] if choice.unbatched else x, pads)
+    rows = _gather(xt, choice.col_arg, 3, kw, sw, ow)
+    return _unbatch(choice, _gather(rows, choice.row_arg, 2, kh, sh, oh))
 
 
 def _along(a, axis, start, step, count):
@@ -458,7 +716,8 @@ class AvgPool2d(Function):
 
     ``count_include_pad=True`` (PyTorch's default) divides by the window's full size; False divides by the
     number of real (unpadded) pixels in it. Linear, so its backward and tangent are pooling's transpose and
-    itself.
+    itself; given a Tensor, the backward is that transpose as a Function (``_AvgPoolSpread``), whose own
+    backward is pooling again: differentiable to any order.
     """
 
     @staticmethod
@@ -475,6 +734,7 @@ class AvgPool2d(Function):
 
     @staticmethod
     def _pool(ctx, x):
+        """Average pooling of a 4-D x with ``ctx``'s windows (a pooling context or an _AvgWindows)."""
         padded_shape, pads, (kh, kw), out, stride = ctx.geometry
         view = _offset_view(_padded(x, pads), (kh, kw), out, stride, (1, 1))
         total = view[:, :, 0, 0].copy()
@@ -485,18 +745,85 @@ class AvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
-        padded_shape, pads, (kh, kw), out, stride = ctx.geometry
-        g = (g[None] if ctx.unbatched else g) / ctx.divisor
-        slabs = np.broadcast_to(g[:, :, None, None], g.shape[:2] + (kh, kw) + g.shape[2:])
-        grad = _scatter(slabs, np.zeros(padded_shape, g.dtype), out, stride, (1, 1))
-        return _unbatch(ctx, _unpadded(grad, pads))
+        if type(g) is np.ndarray:
+            return _avg_spread(ctx, g)
+        # Given a Tensor (a backward of higher order): the transpose as a Function, whose own backward is
+        # average pooling again.
+        return _AvgPoolSpread.apply(g, windows=_AvgWindows(ctx))
 
     @staticmethod
     def jvp(ctx, x_t):
-        if x_t is None:
-            n, c = ctx.geometry[0][:2]
-            return _unbatch(ctx, np.zeros((n, c) + ctx.geometry[3], ctx.divisor.dtype))
-        return _unbatch(ctx, AvgPool2d._pool(ctx, x_t[None] if ctx.unbatched else x_t))
+        return _avg_pool(ctx, x_t)
+
+
+class _AvgWindows:
+    """An average pooling's windows and divisor (kept apart from its context, which a backward releases)."""
+
+    __slots__ = ("geometry", "divisor", "unbatched")
+
+    def __init__(self, ctx):
+        for name in self.__slots__:
+            setattr(self, name, getattr(ctx, name))
+
+
+class _AvgPoolSpread(Function):
+    """Average pooling's backward as an op: each window's gradient, divided by its divisor, spread over its
+    cells (``windows``, an _AvgWindows). Linear; its transpose is the pooling ``_AvgPoolWindows``."""
+
+    @staticmethod
+    def forward(ctx, g, *, windows):
+        ctx.windows = windows
+        return _avg_spread(windows, g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        if type(gg) is np.ndarray:
+            return _avg_pool(ctx.windows, gg)
+        return _AvgPoolWindows.apply(gg, windows=ctx.windows)
+
+    @staticmethod
+    def jvp(ctx, g_t):
+        if g_t is None:
+            w = ctx.windows
+            return _unbatch(w, _unpadded(np.zeros(w.geometry[0], w.divisor.dtype), w.geometry[1]))
+        return _avg_spread(ctx.windows, g_t)
+
+
+class _AvgPoolWindows(Function):
+    """Average pooling with its windows already worked out (``windows``, an _AvgWindows): inside the rules of
+    higher order. Linear; its transpose is ``_AvgPoolSpread``."""
+
+    @staticmethod
+    def forward(ctx, x, *, windows):
+        ctx.windows = windows
+        return _avg_pool(windows, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        if type(g) is np.ndarray:
+            return _avg_spread(ctx.windows, g)
+        return _AvgPoolSpread.apply(g, windows=ctx.windows)
+
+    @staticmethod
+    def jvp(ctx, x_t):
+        return _avg_pool(ctx.windows, x_t)
+
+
+def _avg_pool(windows, x):
+    """Average pooling of x (arrays, batched or one image as the windows say; None: zeros)."""
+    if x is None:
+        n, c = windows.geometry[0][:2]
+        return _unbatch(windows, np.zeros((n, c) + windows.geometry[3], windows.divisor.dtype))
+    return _unbatch(windows, AvgPool2d._pool(windows, x[None] if windows.unbatched else x))
+
+
+def _avg_spread(windows, g):
+    """Average pooling's input gradient from the output gradient g (arrays)."""
+    padded_shape, pads, (kh, kw), out, stride = windows.geometry
+    g = (g[None] if windows.unbatched else g) / windows.divisor
+    slabs = np.broadcast_to(g[:, :, None, None], g.shape[:2] + (kh, kw) + g.shape[2:])
+    grad = _scatter(slabs, np.zeros(padded_shape, g.dtype), out, stride, (1, 1))
+    return _unbatch(windows, _unpadded(grad, pads))
 
 
 def _real_cells(size, before, k, s, o):

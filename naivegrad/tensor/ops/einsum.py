@@ -14,6 +14,10 @@ use, so the rules below see letters only. The gradient of operand k is an einsum
 the other operands, onto k's distinct letters; a letter found nowhere else (summed over k alone) broadcasts,
 an axis k broadcast from size 1 is summed back, and a letter repeated in k (a diagonal) scatters into zeros
 through a strided view of the diagonal. Forward mode is the product rule: one einsum per operand's tangent.
+
+Given a Tensor gradient (``backward(create_graph=True)``) the same steps run as differentiable ops: the
+einsum is ``Einsum`` itself, the sums and broadcasts are the tensor ops, and the diagonal scatter is a Function
+whose backward takes the diagonal (an einsum again), so einsum differentiates to any order.
 """
 
 import string
@@ -99,6 +103,11 @@ def _terms(equation, shapes):
 
 def _contract(subscripts, arrays, broadcast):
     big = len(arrays) > 2 or max((a.size for a in arrays), default=0) > _OPTIMIZE_ABOVE
+    if big and len(arrays) > 2 and not all(np.isfinite(a).all() for a in arrays):
+        # Contracting pairwise (optimize) groups the products differently: inf * (0 * 0) is inf where the sum of
+        # whole products, inf * 0 * 0, is nan. With non-finite operands keep the whole products, as the scalar
+        # engine (the reference) and a plain sum over every index do.
+        big = False
     return np.einsum(subscripts, *arrays, optimize=bool(big and not broadcast))
 
 
@@ -119,8 +128,8 @@ class Einsum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return tuple(_operand_grad(ctx, g, k) if need else None
-                     for k, need in enumerate(ctx.needs_input_grad))
+        grad = _operand_grad if type(g) is np.ndarray else _operand_grad_graph
+        return tuple(grad(ctx, g, k) if need else None for k, need in enumerate(ctx.needs_input_grad))
 
     @staticmethod
     def jvp(ctx, *tangents):
@@ -161,11 +170,69 @@ def _operand_grad(ctx, g, k):
     if len(letters) == len(term):
         return res
     # A repeated letter: the gradient lives on the diagonal, zeros elsewhere.
-    grad = np.zeros(x.shape, res.dtype)
+    return _on_diagonal(res, term, x.shape)
+
+
+def _operand_grad_graph(ctx, g, k):
+    """d <g, einsum> / d operand k when g is a Tensor (a backward of higher order): the same steps as
+    ``_operand_grad``, each a differentiable op (an einsum, a sum, a reshape, a broadcast, a diagonal scatter),
+    so the gradient differentiates again."""
+    from ..tensor import Tensor
+
+    operands = [a if isinstance(a, Tensor) else Tensor(np.asarray(a), requires_grad=False)
+                for a in ctx.saved_tensors]
+    terms = ctx.terms
+    x, term = operands[k], terms[k]
+    letters = "".join(dict.fromkeys(term))
+    own = dict(zip(term, x.shape))
+    others = [ctx.output] + [t for j, t in enumerate(terms) if j != k]
+    seen = set("".join(others))
+    kept = "".join(c for c in letters if c in seen)
+    res = Einsum.apply(g, *[a for j, a in enumerate(operands) if j != k],
+                       equation=",".join(others) + "->" + kept)
+    summed = tuple(i for i, c in enumerate(kept) if own[c] == 1 and res.shape[i] != 1)
+    if summed:
+        res = res.sum(axis=summed, keepdims=True)
+    shape = tuple(res.shape[kept.index(c)] if c in kept else 1 for c in letters)
+    full = tuple(own[c] for c in letters)
+    if res.shape != shape:
+        res = res.reshape(shape)
+    if shape != full:
+        res = res.broadcast_to(full)
+    if len(letters) == len(term):
+        return res
+    return _Diagonal.apply(res, term=term, shape=x.shape)
+
+
+class _Diagonal(Function):
+    """Values on a diagonal, zeros elsewhere: an array of shape ``shape`` (subscripts ``term``, some letter
+    repeated) whose cells with equal indices along a repeated letter's axes hold the input (one axis per
+    distinct letter, in order). The transpose of taking the diagonal, ``einsum("ii...->i...")``: its backward."""
+
+    @staticmethod
+    def forward(ctx, d, *, term, shape):
+        ctx.term, ctx.shape = term, shape
+        return _on_diagonal(d, term, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        equation = ctx.term + "->" + "".join(dict.fromkeys(ctx.term))
+        if type(g) is np.ndarray:
+            return np.einsum(equation, g).copy()
+        return Einsum.apply(g, equation=equation)
+
+    @staticmethod
+    def jvp(ctx, d_t):
+        return _on_diagonal(d_t, ctx.term, ctx.shape)
+
+
+def _on_diagonal(d, term, shape):
+    letters = "".join(dict.fromkeys(term))
+    grad = np.zeros(shape, d.dtype)
     strides = {c: 0 for c in letters}
     for c, s in zip(term, grad.strides):
         strides[c] += s
-    as_strided(grad, shape=res.shape, strides=tuple(strides[c] for c in letters), writeable=True)[...] = res
+    as_strided(grad, shape=d.shape, strides=tuple(strides[c] for c in letters), writeable=True)[...] = d
     return grad
 
 

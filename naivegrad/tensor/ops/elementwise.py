@@ -23,6 +23,7 @@ import numpy as np
 from ..function import Function
 from ..tensor import Tensor
 from ..shapes import unbroadcast
+from ._rules import astype, value
 from ._tangents import fit
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt", "Tanh", "Sigmoid", "Relu",
@@ -58,10 +59,16 @@ class Elementwise(Function):
         raise NotImplementedError("an Elementwise subclass must define local(need, *saved)")
 
     @staticmethod
+    def arguments(ctx):
+        """The rule's arguments: what forward saved (an op with a constant operand, where's condition, keeps it
+        out of ``saved_tensors``, which a create_graph backward turns into Tensors, and adds it here)."""
+        return ctx.saved_tensors
+
+    @staticmethod
     def backward(ctx, g):
         fn = ctx.fn
         need = ctx.needs_input_grad
-        saved = ctx.saved_tensors
+        saved = fn.arguments(ctx)
         local = fn.local(need, *saved)
         return tuple([_gradient(d, g, x, fn.selects) if n and d is not None else None
                       for n, d, x in zip(need, local, saved)])
@@ -69,7 +76,7 @@ class Elementwise(Function):
     @staticmethod
     def jvp(ctx, *tangents):
         fn = ctx.fn
-        saved = ctx.saved_tensors
+        saved = fn.arguments(ctx)
         out = saved[-1]
         local = fn.local(tuple([t is not None for t in tangents]), *saved)
         total = None
@@ -273,7 +280,7 @@ class Div(Binary):
 def _recip(b):
     """1 / b with IEEE results; a Python float stays one (a numpy float64 scalar would upcast float32)."""
     r = np.true_divide(1.0, b)
-    return r if type(r) is np.ndarray else float(r)
+    return float(r) if isinstance(r, np.generic) else r
 
 
 class Pow(Binary):
@@ -298,9 +305,10 @@ def _power(a, b):
     numpy itself with an array of exponents) gives inf and 0.0. So a power does not depend on how its exponent
     was broadcast."""
     out = np.power(a, b)
-    half = b == 0.5
+    half = value(b) == 0.5
     if half.any() if type(half) is np.ndarray else half:
-        out = np.where(half & (a == 0), 0.0, np.where(half & np.isneginf(a), np.inf, out)).astype(out.dtype)
+        va = value(a)
+        out = astype(np.where(half & (va == 0), 0.0, np.where(half & np.isneginf(va), np.inf, out)), out.dtype)
     return out
 
 
@@ -327,15 +335,16 @@ def _dpow(a, b):
     """d/da a**b: b * a**(b - 1), selected away where b == 0 (0 for any gradient: a ** 0 is the constant 1), as
     PyTorch's ``where(exponent == 0, 0, ...)`` and the scalar engine."""
     d = b * _power(a, b - 1)
-    if np.ndim(b) == 0:
-        return _Selected(False, d) if b == 0 else d
-    zero = b == 0
+    vb = value(b)
+    if np.ndim(vb) == 0:
+        return _Selected(False, d) if vb == 0 else d
+    zero = vb == 0
     return _Selected(~zero, d) if zero.any() else d
 
 
 def _dpow_exponent(a, b, out):
     """d/db a**b: a**b ln a, taken as 0 where a == 0 and b >= 0 (the limit from a > 0), as PyTorch."""
-    return np.where((a == 0) & (b >= 0), 0.0, out * np.log(a)).astype(out.dtype, copy=False)
+    return astype(np.where((value(a) == 0) & (value(b) >= 0), 0.0, out * np.log(a)), out.dtype)
 
 
 class Neg(Unary):
@@ -365,7 +374,7 @@ class Abs(Unary):
 
     @staticmethod
     def local(x, out):
-        return _sign(x)
+        return _sign(value(x))  # piecewise constant: a constant on the Tensor path too
 
 
 def _sign(x):
@@ -545,12 +554,18 @@ _ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
 
 
 def _erf(x):
-    """erf elementwise in x's dtype: libm's (math.erf), the scalar engine's function (numpy has none)."""
+    """erf elementwise in x's dtype: libm's (math.erf), the scalar engine's function (numpy has none). A
+    Tensor (a rule on the create_graph path) gets the op ``Erf``."""
+    if type(x) is Tensor:
+        return Erf.apply(x)
     return np.asarray(_ERF(x), dtype=x.dtype)
 
 
 def _erfc(x):
-    """1 - erf(x) elementwise in x's dtype (math.erfc), exact where erf is near -1 or 1."""
+    """1 - erf(x) elementwise in x's dtype (math.erfc), exact where erf is near -1 or 1; for a Tensor, the op
+    ``_Erfc``."""
+    if type(x) is Tensor:
+        return _Erfc.apply(x)
     return np.asarray(_ERFC(x), dtype=x.dtype)
 
 
@@ -568,6 +583,20 @@ class Erf(Unary):
     @staticmethod
     def local(x, out):
         return _TWO_OVER_SQRT_PI * np.exp(-x * x)
+
+
+class _Erfc(Unary):
+    """1 - erf(x) (not a Tensor method: gelu's rule uses it); derivative -2/sqrt(pi) e**-x**2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = _erfc(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def local(x, out):
+        return -_TWO_OVER_SQRT_PI * np.exp(-x * x)
 
 
 class Rsqrt(Unary):
@@ -695,6 +724,7 @@ class Minimum(Elementwise):
 def _tie_split(need, a, b, a_loses, b_loses):
     """The local derivatives of max(a, b) (or min): 1 for the operand that wins, 0 for the one that loses,
     1/2 each on a tie. Where either is nan neither loses: both pass the gradient on."""
+    a, b = value(a), value(b)  # piecewise constant: weights, constants on the Tensor path too
     share = np.where(np.equal(a, b), 0.5, 1.0)
     return (share * ~a_loses(a, b) if need[0] else None), (share * ~b_loses(a, b) if need[1] else None)
 
@@ -711,12 +741,12 @@ class Clip(Unary):
         if min is None and max is None:
             raise ValueError("clip: give min, max or both (both are None)")
         out = np.clip(x, min, max)  # its dtype may be wider than x's (numpy float64 bounds)
-        ctx.save_for_backward(x, min, max, out)
+        ctx.save_for_backward(x, (min, max), out)  # the bounds are constants (options), kept as a pair
         return out
 
     @staticmethod
-    def local(x, lo, hi, out):
-        return _inside(x, lo, hi)
+    def local(x, bounds, out):
+        return _inside(value(x), *bounds)
 
 
 def _inside(x, lo, hi):
@@ -741,8 +771,13 @@ class Where(Elementwise):
         if c.dtype != bool:
             c = c != 0
         out = np.where(c, a, b)
-        ctx.save_for_backward(c, a, b, out)
+        ctx.condition = c  # a constant: not among the saved operands
+        ctx.save_for_backward(a, b, out)
         return out
+
+    @staticmethod
+    def arguments(ctx):
+        return (ctx.condition,) + ctx.saved_tensors
 
     @staticmethod
     def local(need, c, a, b, out):

@@ -90,13 +90,14 @@ class Linear(Function):
                 out += bias  # out is ours: no second array for the sum
             else:
                 out = out + bias  # a wider bias widens the result, as x @ w.T + b would
-        ctx.save_for_backward(x2, weight)
+        ctx.save_for_backward(x, weight)
         ctx.x_shape = x.shape
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + weight.shape[:1])
 
     @staticmethod
     def backward(ctx, g):
-        x2, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
+        x2 = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
         nx, nw, nb = ctx.needs_input_grad
         g2 = g if g.ndim == 2 else g.reshape(x2.shape[0], weight.shape[0])
         gx = np.matmul(g2, weight).reshape(ctx.x_shape) if nx else None
@@ -106,7 +107,8 @@ class Linear(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb):
-        x2, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
+        x2 = x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
         out_shape = ctx.x_shape[:-1] + weight.shape[:1]
         r = np.zeros((x2.shape[0], weight.shape[0]), np.result_type(x2, weight))
         if tx is not None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..function import Function
 from ._tangents import fit
+from .movement import scatter
 
 __all__ = ["NLLLoss"]
 
@@ -50,12 +51,10 @@ class NLLLoss(Function):
 
     @staticmethod
     def backward(ctx, g):
-        grad = np.zeros(ctx.shape, g.dtype)
         n = ctx.shape[0]
         if ctx.reduction == "mean":
             g = g / g.dtype.type(n)
-        grad[ctx.index] = -g  # one entry per row: plain assignment, no accumulation needed
-        return grad, None
+        return scatter(-g, ctx.index, ctx.shape, unique=True), None  # one entry per row: an assignment
 
     @staticmethod
     def jvp(ctx, t, _):

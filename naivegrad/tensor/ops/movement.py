@@ -17,6 +17,7 @@ import numpy as np
 from ..function import Function
 from ..shapes import normalize_axes, normalize_axis, unbroadcast
 from ._tangents import fit
+from ..tensor import Tensor
 
 __all__ = ["Reshape", "Transpose", "Expand", "Squeeze", "Unsqueeze", "Concatenate", "Stack", "Pad",
            "GetItem", "Gather", "MaskedFill", "Tile", "Roll"]
@@ -74,7 +75,7 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(np.argsort(ctx.axes))
+        return np.transpose(g, tuple(np.argsort(ctx.axes).tolist()))
 
     @staticmethod
     def jvp(ctx, t):
@@ -190,8 +191,10 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, g):
-        parts = np.split(g, ctx.splits, axis=ctx.axis)
-        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+        pre = (slice(None),) * ctx.axis
+        bounds = [0, *ctx.splits.tolist(), g.shape[ctx.axis]]
+        return tuple(g[pre + (slice(lo, hi),)] if need else None
+                     for lo, hi, need in zip(bounds, bounds[1:], ctx.needs_input_grad))
 
     @staticmethod
     def jvp(ctx, *ts):
@@ -303,11 +306,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.basic:
-            grad = np.zeros(ctx.in_shape, g.dtype)
-            grad[ctx.index] = g
-            return grad
-        return _scatter_add(g, ctx.index, ctx.in_shape)
+        return scatter(g, ctx.index, ctx.in_shape, unique=ctx.basic)
 
     @staticmethod
     def jvp(ctx, t):
@@ -317,6 +316,44 @@ class GetItem(Function):
 
 
 # ---------------------------------------------------------------------------------------------- scatter-add
+def scatter(values, index, shape, unique=False):
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate): the gradient of
+    ``x[index]``, and what the rules of other selections (nll_loss, gather, max(dim)) write their gradient
+    with. ``unique``: no element is indexed twice, and ``values`` broadcast to ``x[index]``'s shape (a plain
+    assignment). Arrays take numpy's fast path; a Tensor (a create_graph backward) the op ``Scatter``, whose
+    own backward is the gather ``g[index]``, so the gradient differentiates again."""
+    if type(values) is not Tensor:  # an array, or a numpy scalar (arithmetic on 0-d arrays gives them)
+        return _scatter(np.asarray(values), index, shape, unique)
+    return Scatter.apply(values, index=index, shape=shape, unique=unique)
+
+
+def _scatter(values, index, shape, unique):
+    if unique:
+        grad = np.zeros(shape, values.dtype)
+        grad[index] = values
+        return grad
+    return _scatter_add(values, index, shape)
+
+
+class Scatter(Function):
+    """``scatter(values, index, shape)`` as an op (see ``scatter``): the transpose of indexing."""
+
+    @staticmethod
+    def forward(ctx, values, index, shape, unique=False):
+        ctx.index, ctx.values_shape, ctx.shape, ctx.unique = index, values.shape, shape, unique
+        return _scatter(values, index, shape, unique)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g[ctx.index], ctx.values_shape)
+
+    @staticmethod
+    def jvp(ctx, t):
+        if t is None:
+            return np.zeros(ctx.shape, ctx.dtype if hasattr(ctx, "dtype") else np.float64)
+        return _scatter(np.broadcast_to(t, ctx.values_shape), ctx.index, ctx.shape, ctx.unique)
+
+
 _ROUNDS = 8  # repeated ids: up to this many copies of one id are added in rounds, more by np.add.reduceat
 
 
@@ -474,9 +511,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        grad = index_add_rows(ctx.pos, g.reshape(-1), ctx.size)
-        grad.shape = ctx.in_shape  # in place: a reshaped view would make the engine copy a leaf's grad
-        return grad
+        return scatter(g, ctx.pos, (ctx.size,)).reshape(ctx.in_shape)
 
     @staticmethod
     def jvp(ctx, t):

@@ -25,8 +25,10 @@ import numpy as np
 
 from ..function import Function
 from ..shapes import normalize_axes
-from ..tensor import _make
+from ..tensor import Tensor, _make
+from ._rules import spread, value
 from ._tangents import fit
+from .movement import scatter
 
 __all__ = ["Sum", "Mean", "Max", "Min", "LogSumExp", "MaxDim", "MinDim", "Var", "Std", "Norm", "CumSum", "Prod"]
 
@@ -45,9 +47,7 @@ def _reduce_setup(ctx, x, axis, keepdims, what):
 
 def _spread(ctx, g):
     """The output gradient copied over the input's shape (each reduced element gets its slice's share)."""
-    out = np.empty(ctx.in_shape, g.dtype)
-    out[...] = g.reshape(ctx.kept_shape)
-    return out
+    return spread(g, ctx.kept_shape, ctx.in_shape)
 
 
 def _reduced_axes(ctx):
@@ -123,14 +123,16 @@ class _Extremum(Function):
             raise ValueError(f"{cls._name}: cannot reduce a tensor of shape {x.shape} over an empty axis "
                              f"(axis={axis!r}): the {cls._name} of nothing is undefined")
         out = cls._reduce(x, axis=axes, keepdims=True)
-        ctx.save_for_backward(x, out)
         ctx.axes = axes
-        return _finish(ctx, out, axes, keepdims)
+        out = _finish(ctx, out, axes, keepdims)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        hit = x == out  # the elements that share the derivative: none where the extremum is nan
+        # the elements that share the derivative (none where the extremum is nan): a constant mask
+        hit = value(x) == value(out).reshape(ctx.kept_shape)
         share = g.reshape(ctx.kept_shape) / hit.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return hit * share
 
@@ -139,7 +141,7 @@ class _Extremum(Function):
         if t is None:
             return _tangent(ctx, None)
         x, out = ctx.saved_tensors
-        hit = x == out
+        hit = x == out.reshape(ctx.kept_shape)
         count = hit.sum(axis=ctx.axes, keepdims=True).astype(t.dtype)
         picked = np.where(hit, t, np.zeros((), t.dtype))  # selected, as torch's amax jvp: not 0 * inf
         return _tangent(ctx, picked.sum(axis=ctx.axes, keepdims=True) / count)
@@ -176,21 +178,22 @@ class LogSumExp(Function):
         axes = _reduce_setup(ctx, x, axis, keepdims, "logsumexp")
         m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        out = _finish(ctx, np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m, axes, keepdims)
         ctx.save_for_backward(x, out)
-        return _finish(ctx, out, axes, keepdims)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return g.reshape(ctx.kept_shape) * np.exp(x - out)
+        return g.reshape(ctx.kept_shape) * np.exp(x - out.reshape(ctx.kept_shape))
 
     @staticmethod
     def jvp(ctx, t):
         if t is None:
             return _tangent(ctx, None)
         x, out = ctx.saved_tensors
-        return _tangent(ctx, (np.exp(x - out) * t).sum(axis=_reduced_axes(ctx), keepdims=True))
+        weights = np.exp(x - out.reshape(ctx.kept_shape))
+        return _tangent(ctx, (weights * t).sum(axis=_reduced_axes(ctx), keepdims=True))
 
 
 
@@ -353,9 +356,7 @@ class _SelectDim(Function):
             return g
         if not ctx.keepdims:
             g = np.expand_dims(g, ctx.axis)
-        out = np.zeros(ctx.in_shape, g.dtype)
-        np.put_along_axis(out, ctx.indices, g, axis=ctx.axis)
-        return out
+        return scatter(g, _along(ctx.indices, ctx.axis, ctx.in_shape), ctx.in_shape, unique=True)
 
     @staticmethod
     def jvp(ctx, t):
@@ -364,6 +365,13 @@ class _SelectDim(Function):
         if ctx.indices is None:
             return t.copy()
         return _SelectDim._squeezed(ctx, np.take_along_axis(t, ctx.indices, axis=ctx.axis))
+
+
+def _along(indices, axis, shape):
+    """The integer-array index that ``np.put_along_axis(a, indices, v, axis)`` writes: ``indices`` along
+    ``axis``, every position along the others."""
+    return tuple(indices if i == axis else np.arange(n).reshape([n if j == i else 1 for j in range(len(shape))])
+                 for i, n in enumerate(shape))
 
 
 class MaxDim(_SelectDim):
@@ -394,12 +402,19 @@ def _count(x, axes):
     return x.size if axes is None else math.prod([x.shape[i] for i in axes])
 
 
+def _deviations(ctx, x):
+    """x - mean(x) over the reduced axes (the mean of nothing is 0 / 0 = nan): computed in forward, and again
+    by the rules (not saved: on the create_graph path they must be in the graph)."""
+    return x - x.sum(axis=ctx.axes, keepdims=True) / x.dtype.type(ctx.count)
+
+
 def _variance(ctx, x, axes, correction):
     """sum((x - mean)**2) / max(0, n - correction) with keepdims, as PyTorch: n <= correction divides by 0
-    (inf, or nan where the sum is 0 too). Remembers the deviations and 2 / that divisor for the rules."""
+    (inf, or nan where the sum is 0 too). Remembers 2 / that divisor for the rules."""
     ctx.count = n = _count(x, axes)
+    ctx.axes = axes
     dt = x.dtype.type
-    d = x - x.sum(axis=axes, keepdims=True) / dt(n)  # the mean of nothing is 0 / 0 = nan
+    d = _deviations(ctx, x)
     dof = dt(max(0.0, n - correction))
     ctx.scale = dt(2) / dof  # PyTorch's var_backward: (2 / dof) * g * (x - mean)
     return (d * d).sum(axis=axes, keepdims=True) / dof, d
@@ -415,19 +430,19 @@ class Var(Function):
     def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
         axes = _reduce_setup(ctx, x, axis, keepdims, "var")
         out, d = _variance(ctx, x, axes, correction)
-        ctx.save_for_backward(d)
+        ctx.save_for_backward(x)
         return _finish(ctx, out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
-        (d,) = ctx.saved_tensors
-        return ctx.scale * g.reshape(ctx.kept_shape) * d
+        (x,) = ctx.saved_tensors
+        return ctx.scale * g.reshape(ctx.kept_shape) * _deviations(ctx, x)
 
     @staticmethod
     def jvp(ctx, t):
         if t is None:
             return _tangent(ctx, None)
-        (d,) = ctx.saved_tensors
+        d = _deviations(ctx, ctx.saved_tensors[0])
         return _tangent(ctx, (ctx.scale * (d * t)).sum(axis=_reduced_axes(ctx), keepdims=True))
 
 
@@ -440,22 +455,25 @@ class Std(Function):
     def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
         axes = _reduce_setup(ctx, x, axis, keepdims, "std")
         var, d = _variance(ctx, x, axes, correction)
-        out = np.sqrt(var)
-        ctx.save_for_backward(d, out)
-        return _finish(ctx, out, axes, keepdims)
+        out = _finish(ctx, np.sqrt(var), axes, keepdims)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        d, out = ctx.saved_tensors
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept_shape)
         zero = np.zeros((), g.dtype)
-        g_var = np.where(out == 0, zero, g.reshape(ctx.kept_shape) / (out + out))  # selected: 0 even from inf
-        return ctx.scale * g_var * d
+        # selected: 0 even from inf
+        g_var = np.where(value(out) == 0, zero, g.reshape(ctx.kept_shape) / (out + out))
+        return ctx.scale * g_var * _deviations(ctx, x)
 
     @staticmethod
     def jvp(ctx, t):
         if t is None or ctx.count == 0:  # the std of nothing is nan whatever x is: its tangent is 0
             return _tangent(ctx, None)
-        d, out = ctx.saved_tensors
+        x, out = ctx.saved_tensors
+        d, out = _deviations(ctx, x), out.reshape(ctx.kept_shape)
         t_var = (ctx.scale * (d * t)).sum(axis=_reduced_axes(ctx), keepdims=True)
         return _tangent(ctx, np.where(out == 0, np.zeros((), t_var.dtype), t_var / (out + out)))
 
@@ -494,37 +512,40 @@ class Norm(Function):
         else:
             out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         ctx.p, ctx.axes = p, axes
+        out = _finish(ctx, out, axes, keepdims)
         ctx.save_for_backward(x, out)
-        return _finish(ctx, out, axes, keepdims)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        # PyTorch's norm_backward, case by case.
+        # PyTorch's norm_backward, case by case; signs and masks (from the values) are constants.
         x, norm = ctx.saved_tensors
-        p, g = ctx.p, g.reshape(ctx.kept_shape)
+        p, g, norm = ctx.p, g.reshape(ctx.kept_shape), norm.reshape(ctx.kept_shape)
+        vx, vnorm = value(x), value(norm)
         zero = np.zeros((), x.dtype)
         if p == 0.0:
             return np.zeros(x.shape, x.dtype)
         if p == 1.0:
-            return _sign(x) * g
+            return _sign(vx) * g
         if p == 2.0:
-            return g * np.where(norm == 0, zero, x / norm)
+            return g * np.where(vnorm == 0, zero, x / norm)
         if math.isinf(p):
-            mask = _norm_inf_mask(x, norm)
+            mask = _norm_inf_mask(vx, vnorm)
             count = mask.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
-            return _sign(x) * ((g / count) * mask)
+            return _sign(vx) * ((g / count) * mask)
         a = np.abs(x)
         if p < 1.0:
-            scaled = _sign(x) * np.where(x == 0, zero, a ** (p - 1.0))
+            scaled = _sign(vx) * np.where(vx == 0, zero, a ** (p - 1.0))
             return scaled * g * norm ** (1.0 - p)
-        scaled = _sign(x) * a ** (p - 1.0) if p < 2.0 else x * a ** (p - 2.0)
-        return scaled * np.where(norm == 0, zero, g / norm ** (p - 1.0))
+        scaled = _sign(vx) * a ** (p - 1.0) if p < 2.0 else x * a ** (p - 2.0)
+        return scaled * np.where(vnorm == 0, zero, g / norm ** (p - 1.0))
 
     @staticmethod
     def jvp(ctx, t):
         if t is None or ctx.p == 0.0:
             return _tangent(ctx, None)
         x, norm = ctx.saved_tensors
+        norm = norm.reshape(ctx.kept_shape)
         p, axes, zero = ctx.p, _reduced_axes(ctx), np.zeros((), x.dtype)
         if p == 1.0:
             return _tangent(ctx, (_sign(x) * t).sum(axis=axes, keepdims=True))
@@ -587,6 +608,11 @@ def _others(x, axes):
     if n == 0:
         return np.zeros(x.shape, x.dtype)
     y = moved.reshape(moved.shape[:len(rest)] + (n,))
+    if type(x) is Tensor:
+        # A Tensor (the create_graph path): row i of an (n, n) stack is the slice with its element i replaced
+        # by 1, and the product of each row is Prod again, in the graph (n times the memory, differentiable).
+        rows = np.where(np.eye(n, dtype=bool), 1.0, y.reshape(y.shape[:-1] + (1, n)))
+        return np.transpose(rows.prod(dim=-1).reshape(moved.shape), tuple(np.argsort(perm).tolist()))
     ones = np.ones(y.shape[:-1] + (1,), x.dtype)
     left = np.cumprod(np.concatenate([ones, y[..., :-1]], axis=-1), axis=-1)
     right = np.flip(np.cumprod(np.concatenate([ones, np.flip(y[..., 1:], -1)], axis=-1), axis=-1), -1)
