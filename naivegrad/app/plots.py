@@ -7,7 +7,6 @@ directly, never through pyplot, so no window opens and no global backend is swit
 """
 
 import io
-import os
 
 import numpy as np
 

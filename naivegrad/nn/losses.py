@@ -218,8 +218,8 @@ def _labels(labels, n, lshape, what):
     elif not (y.shape == (n,) or (len(lshape) == 1 and y.shape == ())):
         hint = ""
         if y.ndim == 2 and y.shape[0] == n:
-            hint = (f" (one-hot or probability targets are not supported: pass class indices, e.g. "
-                    f"labels.argmax(axis=1))" if y.shape[1] > 1 else f" (flatten it: labels.reshape({n}))")
+            hint = (" (one-hot or probability targets are not supported: pass class indices, e.g. "
+                    "labels.argmax(axis=1))" if y.shape[1] > 1 else f" (flatten it: labels.reshape({n}))")
         raise ValueError(f"{what}: logits of shape {lshape} need {n} class indices of shape ({n},), got labels "
                          f"of shape {y.shape}{hint}")
     y = y.reshape(-1)

@@ -42,6 +42,7 @@ from operator import attrgetter
 from types import FunctionType
 
 from ..grad_mode import _state as _grad_state, threads_off as _threads_off
+from ..op_options import gelu_approximate as _approximate, number as _number
 from . import ieee
 from ._collector import pausing_collector, pausing_op
 
@@ -355,22 +356,6 @@ class _OptionOps(dict):
                 self.clear()
             self[options] = op
         return op
-
-
-def _number(x, name, op):
-    """An op's numeric option as a float, or TypeError naming it (a Value, a string, None...)."""
-    if type(x) is float:
-        return x
-    if isinstance(x, Real):
-        return float(x)
-    raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}: {x!r}")
-
-
-def _approximate(approximate):
-    """gelu's ``approximate``: "none" (erf) or "tanh", as in PyTorch; ValueError naming anything else."""
-    if type(approximate) is str and (approximate == "none" or approximate == "tanh"):
-        return approximate
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 class _WithNumber(dict):

@@ -80,7 +80,7 @@ raise on ``create_graph=True``.
 import numpy as np
 
 from ..grad_mode import _state as _grad_state
-from .tensor import Tensor, _make
+from .tensor import Tensor
 
 __all__ = ["Context", "Function", "quiet"]
 

@@ -1724,10 +1724,7 @@ from .function import Context, quiet as _quiet  # noqa: E402
 from . import _numpy  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from .inplace import _epoch  # noqa: E402
-from .ops.elementwise import (  # noqa: E402
-    Abs, Add, Clip, Cos, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, Relu, Sigmoid, Sin, Sqrt, Sub,
-    Tanh, Where,
-)
+from .ops.elementwise import Add, Clip, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where  # noqa: E402
 from .ops.reduce import (  # noqa: E402
     CumSum, LogSumExp, Max, Mean, Min, Norm, Prod, Std, Sum, Var, arg_extremum as _arg_extremum,
     extremum_along as _extremum_along, norm_args as _norm_args, one_axis as _one_axis, one_dim as _one_dim,
@@ -1748,14 +1745,14 @@ from .ops.cast import Cast, Clone  # noqa: E402
 def _floating_method(fn, method):
     """``method`` (an elementwise op's Tensor method) taking bool and integer input as float32, as PyTorch's
     exp, log, sqrt, tanh... do: never numpy's float64 from int64."""
-    def promoted(self):
-        if self.data.dtype.kind == "f":
-            return fn.apply(self)
-        return fn.apply(_as_float(self, _float32))
-
     if getattr(fn, "options", None) is not None:  # an op with options (t.gelu(approximate="tanh")): passed on
         def promoted(self, *args, **kwargs):
             return method(self if self.data.dtype.kind == "f" else _as_float(self, _float32), *args, **kwargs)
+    else:
+        def promoted(self):
+            if self.data.dtype.kind == "f":
+                return fn.apply(self)
+            return fn.apply(_as_float(self, _float32))
 
     promoted.__name__, promoted.__qualname__, promoted.__doc__ = method.__name__, method.__qualname__, method.__doc__
     return promoted

@@ -4,7 +4,6 @@ Rendering needs the ``graphviz`` Python package (``pip install "naivegrad[viz]"`
 program; the DOT text needs neither, and any Graphviz viewer opens it.
 """
 
-import os
 import shutil
 from pathlib import Path
 

@@ -17,12 +17,13 @@ import math
 
 import numpy as np
 
+from ...op_options import gelu_approximate, number as _number
 from ..function import Function
 from ..shapes import normalize_axis
 from ..tensor import Tensor
 from ._tangents import fit
 from ._rules import value
-from .elementwise import Unary, _erfc, _number, _sigmoid
+from .elementwise import Unary, _erfc, _sigmoid
 
 __all__ = ["Gelu", "Silu", "Softplus", "LeakyRelu", "Elu", "Softmax", "LogSoftmax"]
 
@@ -42,9 +43,7 @@ class Gelu(Unary):
 
     @staticmethod
     def options(approximate="none"):
-        if type(approximate) is str and (approximate == "none" or approximate == "tanh"):
-            return {"approximate": approximate}
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return {"approximate": gelu_approximate(approximate)}
 
     @staticmethod
     def forward(ctx, x, approximate="none"):

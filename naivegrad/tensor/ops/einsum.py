@@ -148,7 +148,7 @@ class Einsum(Function):
 
 def _operand_grad(ctx, g, k):
     """d <g, einsum> / d operand k."""
-    arrays, terms, sizes = ctx.saved_tensors, ctx.terms, ctx.sizes
+    arrays, terms = ctx.saved_tensors, ctx.terms
     x, term = arrays[k], terms[k]
     letters = "".join(dict.fromkeys(term))  # distinct, in order
     own = dict(zip(term, x.shape))

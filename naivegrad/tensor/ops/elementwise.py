@@ -16,7 +16,6 @@ and b >= 0. A positional operand may be a Python float (a constant: ``t * 2.0``)
 """
 
 import math
-from numbers import Real
 
 import numpy as np
 
@@ -668,16 +667,6 @@ class Sign(Unary):
 def erf(x):
     """``torch.erf``: the error function of a Tensor, elementwise (``x.erf()``)."""
     return (x if isinstance(x, Tensor) else Tensor(x)).erf()
-
-
-# ---------------------------------------------------------------------------------------------- options
-def _number(x, name, op):
-    """An op's numeric option as a Python float (weak in numpy: float32 stays float32), or TypeError naming it."""
-    if type(x) is float:
-        return x
-    if isinstance(x, Real):
-        return float(x)
-    raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}: {x!r}")
 
 
 def _sigmoid(z):
