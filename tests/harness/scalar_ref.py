@@ -8,17 +8,21 @@ non-differentiable point, it is written here as a plain scalar expression, so th
 - ``maximum(a, b)`` is the larger operand itself (the other one is not in the graph: it gets exactly 0, even
   from an infinite gradient), ``(a + b) / 2`` at a tie (half the gradient each), and ``a + b`` where either is
   nan (PyTorch passes the whole gradient to both).
-- ``max`` over a slice with k tied maxima is their mean, and the other elements get 0 * the gradient (nan
-  from an infinite one: ``torch.amax`` multiplies, it does not select); a slice with a nan gives nan, value
-  and gradients. ``clip`` is x itself inside [lo, hi] (bounds included) and the bound, a constant, outside
-  (and at nan); max pooling picks the first maximum in row-major order, or the last nan.
-- ``torch.max(x, dim)``'s values are the first maximum of the slice itself, or its first nan; ``var`` treats the
-  mean as a constant (its derivative is 0); ``std`` is a fresh constant 0 where the variance is 0; ``norm``
-  spells out PyTorch's rule for each p (``vector_norm``); ``prod`` is a chain of products (the product of a
-  whole tensor with two zeros or more: a constant 0, as PyTorch).
+- ``max`` over a slice with k tied maxima is their mean (the tie set a constant chosen from the data), and the
+  other elements get 0 * the gradient (nan from an infinite gradient: ``torch.amax`` multiplies, it does not
+  select) through ``zero_term``; a slice with a nan gives nan, value and gradients. ``clip`` is x itself inside
+  [lo, hi] (bounds included) and the bound, a constant, outside (and at nan); max pooling picks the first
+  maximum in row-major order, or the last nan.
+- ``torch.max(x, dim)``'s values are the first maximum of the slice itself, or its first nan; ``var`` is one
+  node whose derivative rule, 2 (v - mean) / (n - correction) with the mean a Value expression of the operands,
+  is PyTorch's ``var_backward`` (see ``variance``); ``std`` is sqrt of it, and a fresh constant 0 where the
+  variance is 0; ``norm`` spells out PyTorch's rule for each p (``vector_norm``); ``prod`` is a chain of
+  products (the product of a whole tensor with two zeros or more: a constant 0, as PyTorch).
 
 These conventions are PyTorch's, with inf, -inf and nan among the inputs and the cotangents (tests/parity
-draws them): a derivative that selects gives an exact 0, one that multiplies gives 0 * inf = nan.
+draws them): a derivative that selects gives an exact 0, one that multiplies gives 0 * inf = nan. Every node
+carries a derivative rule (none is built by hand), so each reference differentiates to any order
+(``backward(create_graph=True)``) and its second derivatives are the op's (tests/parity/test_ops_second_order.py).
 
 Elements of the results are Values or plain floats (constants, e.g. padding).
 """
@@ -29,12 +33,14 @@ import numpy as np
 
 from naivegrad import scalar
 from naivegrad.engines import is_value
-from naivegrad.scalar import Value
+from naivegrad.scalar import Value, ieee
+from naivegrad.scalar.fused import _fused
+from naivegrad.scalar.value import Op
 
 __all__ = ["objects", "data_of", "reduce_slices", "along_axis", "maximum", "minimum", "clip", "sum_", "mean",
            "extremum", "logsumexp", "softmax", "logsoftmax", "matmul", "conv2d", "max_pool2d", "avg_pool2d",
            "chain_sum", "chain_dot", "first_extremum", "variance", "std", "vector_norm", "running_sums",
-           "product"]
+           "product", "zero_term"]
 
 
 def objects(x):
@@ -132,11 +138,23 @@ def mean(vs):
     return scalar.sum(vs) / float(len(vs))
 
 
+def zero_term(vs, value=0.0):
+    """``value`` plus 0 * tanh(v) for each Value v of ``vs`` (none of them nan): worth exactly ``value``, with a
+    derivative with respect to each v of 0 * (1 - tanh(v)**2), a product: the gradient reaches v as 0 * g, so nan
+    from an infinite g (PyTorch's backward multiplies by a mask, it does not select), and every higher
+    derivative is 0 * ... as well. Forward mode selects instead (PyTorch's jvps pick with ``where``, and so do the
+    tensor engine's): the term carries no tangent, so a tangent of v, even inf, adds nothing."""
+    term = scalar.sum([v.tanh() * 0.0 for v in vs if is_value(v)], start=value)
+    term.tangent = None
+    return term
+
+
 def extremum(pick):
-    """max (``pick=max``) or min of a slice, as ``torch.amax``: k tied extrema share the gradient equally (their
-    mean); every other element gets 0 * the gradient, a product (nan from an infinite gradient), through a
-    hand-built node whose local derivatives are 0.0. A slice with a nan has no element equal to its maximum
-    (nan): value and every gradient nan, as PyTorch divides the gradient among 0 maxima."""
+    """max (``pick=max``) or min of a slice, as ``torch.amax``: k tied extrema share the gradient equally (the
+    sum of the tied elements over k: the tie set is a constant, chosen from the data); every other element gets
+    0 * the gradient, a product (nan from an infinite gradient), through ``zero_term``. A slice with a nan has no
+    element equal to its maximum (nan): value and every gradient nan, as PyTorch divides the gradient among 0
+    maxima. All of it Value ops: the second derivative is 0, as the tensor engine's and torch's (a constant mask)."""
     def f(vs):
         data = [data_of(v) for v in vs]
         if any(d != d for d in data):
@@ -145,7 +163,7 @@ def extremum(pick):
         tied = [v for v, d in zip(vs, data) if d == m]
         rest = [v for v, d in zip(vs, data) if d != m and is_value(v)]
         out = tied[0] if len(tied) == 1 else scalar.sum(tied) * (1.0 / len(tied))
-        return out + Value(0.0, rest) if rest else out
+        return out + zero_term(rest) if rest else out
     return f
 
 
@@ -193,21 +211,52 @@ def first_extremum(pick):
     return f
 
 
+class _SliceOp(Op):
+    """The op of a node over a whole slice, whose rule takes the operands as one list: ``rule(operands)`` gives
+    d out / d operand for each, on floats when the node is made (what ``backward()`` multiplies) and on the
+    operand Values under ``backward(create_graph=True)`` (a rule written in Value arithmetic: any order)."""
+
+    def derivatives(self, node):
+        return self.rule(list(node._prev))
+
+
+def _mean_of(xs):
+    """The mean of floats, or of Values as a Value expression (one fused sum over n)."""
+    if xs and is_value(xs[0]):
+        return scalar.sum(xs) / float(len(xs))
+    return sum(xs) / len(xs)
+
+
 def variance(correction):
-    """sum((v - m)**2) / max(0, n - correction), with the mean m a constant: its derivative, -2 sum(v - m) / dof,
-    is 0 (PyTorch's var_backward leaves it out, so an inf among the inputs gives -inf, not nan, to the others).
-    n <= correction divides by 0: inf, or nan where the sum is 0."""
+    """sum((v - m)**2) / max(0, n - correction) (m the mean), as one node over the slice whose derivative rule is
+    PyTorch's ``var_backward``: 2 (v - m) / (n - correction), with m the mean of the operands, a Value expression
+    under ``create_graph``, so the second derivative 2 (delta_ij - 1/n) / (n - correction) is var's, mean term
+    included. It is the derivative of the variance (the mean's own term, -2 sum(v - m) / (n - correction), is 0);
+    as a rule, not a composition with the mean in it, it leaves that term out as PyTorch does, where it is not 0
+    in floats: an inf among the inputs gives the others -inf, not nan, and an infinite gradient gives +-inf (nan
+    only where v == m), not nan. (Value ops alone cannot do both: any graph through a Value mean carries that
+    term, and one without it is right to first order only.) n <= correction divides by 0: inf, or nan where the
+    sum is 0; constants give a constant."""
     def f(vs):
         n = len(vs)
-        m = sum(data_of(v) for v in vs) / n if n else math.nan
-        deviations = [v - m for v in vs]
-        return scalar.sum([d * d for d in deviations]) / max(0.0, n - correction)
+        dof = max(0.0, n - correction)
+        data = [data_of(v) for v in vs]
+        m = sum(data) / n if n else math.nan
+        value = ieee.div(sum([(d - m) * (d - m) for d in data], 0.0), dof)
+        if not vs or not all(is_value(v) for v in vs):
+            return Value(value)
+        scale = ieee.div(2.0, dof)
+
+        def rule(xs):
+            mean = _mean_of(xs)
+            return [(x - mean) * scale for x in xs]
+        return _fused(value, tuple(vs), tuple(rule(data)), _SliceOp("var", rule))
     return f
 
 
 def std(correction):
     """sqrt(variance), and exactly 0 with no gradient where the variance is 0 (PyTorch's std_backward selects 0
-    there, at sqrt's kink): a fresh Value."""
+    there, at sqrt's kink): a fresh constant Value."""
     var = variance(correction)
 
     def f(vs):
@@ -223,12 +272,12 @@ def vector_norm(p):
     - p = 0: the count of nonzero elements, a constant (no gradient at all).
     - p = 1: sum |v| (abs'(0) = 0, and 0 at nan: PyTorch's sgn).
     - p = +-inf: the mean of the elements whose |v| is the norm, or that are nan (PyTorch's mask), and 0 * the
-      gradient to the others (a product, as ``extremum``).
+      gradient to the others (a product, ``zero_term``, as ``extremum``).
     - p = 2: sqrt(sum v * v); at the zero vector, 0 * the gradient to each element (PyTorch multiplies the
-      gradient by x / norm taken as 0).
+      gradient by x / norm taken as 0): ``zero_term``.
     - other p > 1: (sum |v|**p)**(1/p); at the zero vector a constant 0 (PyTorch selects 0 there).
-    - p < 1: the same sum, where a zero element's term |0|**p is a node whose derivative is 0 (PyTorch takes
-      |x|**(p-1) as 0 there, then multiplies)."""
+    - p < 1: the same sum, where a zero element's term |0|**p (0, or inf for p < 0) has the derivative 0, a
+      product (PyTorch takes |x|**(p-1) as 0 there, then multiplies): ``zero_term`` again."""
     def f(vs):
         data = [data_of(v) for v in vs]
         if p == 0.0:
@@ -241,12 +290,13 @@ def vector_norm(p):
             hit = [v for v, x in zip(vs, a) if x == m or x != x]
             rest = [v for v, x in zip(vs, a) if not (x == m or x != x)]
             out = scalar.sum([abs(v) for v in hit]) * (1.0 / len(hit))
-            return out + Value(0.0, rest) if rest else out
+            return out + zero_term(rest) if any(map(is_value, rest)) else out
         zero = all(d == 0.0 for d in data)
         if p == 2.0:
-            return Value(0.0, vs) if zero else scalar.sum([v * v for v in vs]).sqrt()
+            return zero_term(vs) if zero else scalar.sum([v * v for v in vs]).sqrt()
         if p < 1.0:
-            terms = [Value(0.0 if p > 0 else math.inf, (v,)) if d == 0.0 else abs(v) ** p for v, d in zip(vs, data)]
+            terms = [zero_term([v], 0.0 if p > 0 else math.inf) if d == 0.0 else abs(v) ** p
+                     for v, d in zip(vs, data)]
             return scalar.sum(terms) ** (1.0 / p)
         return Value(0.0) if zero else scalar.sum([abs(v) ** p for v in vs]) ** (1.0 / p)
     return f

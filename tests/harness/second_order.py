@@ -14,7 +14,9 @@ backward in float64. Constant leaves are neither differentiated nor moved.
 ``NOT_TWICE_DIFFERENTIABLE`` maps an op's name to why its tensor-engine backward cannot be differentiated
 again yet; tests/parity/test_ops_second_order.py asserts that exactly these ops raise NotImplementedError
 (naming the op), so an entry cannot outlive its reason. The scalar engine has no such list: every Value op
-differentiates to any order (naivegrad.scalar.higher_order).
+differentiates to any order (naivegrad.scalar.higher_order), and so does every scalar reference of the table
+(``scalar_ref``: no node built by hand, no constant standing for a function of the inputs), so each op's
+second derivatives are compared between the two engines.
 """
 
 import numpy as np
@@ -26,8 +28,7 @@ from naivegrad.scalar import Value
 from .check import _call_tensor, _tensor
 from .scalar_ref import objects
 
-__all__ = ["NOT_TWICE_DIFFERENTIABLE", "FIRST_ORDER_REFERENCES", "REFERENCE_CORNERS", "hvp_tensor", "hvp_scalar",
-           "hvp_torch", "numerical_hvp_tensor",
+__all__ = ["NOT_TWICE_DIFFERENTIABLE", "hvp_tensor", "hvp_scalar", "hvp_torch", "numerical_hvp_tensor",
            "numerical_hvp_scalar", "H"]
 
 H = 1e-5  # central differences of a first derivative: error ~ H**2 * (third derivative) + eps * |grad| / H
@@ -35,26 +36,6 @@ H = 1e-5  # central differences of a first derivative: error ~ H**2 * (third der
 # op name -> why the tensor engine's backward of it cannot be differentiated twice yet (see the module doc).
 # Empty: every op of the table differentiates twice (naivegrad.tensor's create_graph backward).
 NOT_TWICE_DIFFERENTIABLE = {
-}
-
-# op name -> why its scalar-engine reference (``scalar_ref``, for tensor-only ops: no Value form) is right to
-# first order only, so its second derivative is not the op's. The tensor engine's second derivatives of these
-# ops are still checked (differences, PyTorch); tests/parity/test_ops_second_order.py asserts that each of
-# these references does fail the second-order check, so an entry cannot outlive its reason.
-FIRST_ORDER_REFERENCES = {
-    "max": "the reference gives the non-maximal elements their 0 * gradient through a hand-built node "
-           "(Value(0.0, rest)), which records no derivative rule to differentiate again",
-    "min": "as max: a hand-built node carries the other elements' 0 * gradient",
-    "var": "the reference takes the mean as a constant (PyTorch's var_backward leaves its zero-sum term out); "
-           "the first derivative is var's, the second is not (it lacks the -(2/dof) mean term)",
-    "std": "sqrt of var's reference (the mean a constant), and a fresh Value(0.0) where the variance is 0",
-}
-
-# op name -> the corner cases where its scalar reference builds a node by hand (PyTorch's convention at a
-# point where the op is not differentiable), which refuses create_graph with a ValueError; the scalar
-# engine's second-order check passes over exactly those cases (and only with that error).
-REFERENCE_CORNERS = {
-    "norm": "a zero slice (or a zero element with p < 1) gives PyTorch's subgradient through Value(0.0, vs)",
 }
 
 
