@@ -3,14 +3,16 @@ scatter-add of the output gradient into the table, repeated ids accumulating.
 
 Workload: a (50,000, 64) float32 table (an embedding), 8,192 ids drawn with repeats, the gradient of the 8,192
 rows looked up. Two id distributions: uniform (some ids repeat, a few times each) and Zipf-like (word frequencies:
-a few ids repeat thousands of times). Each is timed three ways, in the same process:
+a few ids repeat thousands of times); and a small vocabulary, a (27, 64) table with 512 uniform ids (every id
+~19 times: a character-level model's embedding). Each is timed three ways, in the same process:
 
 - ``np.add.at``: ``zeros`` then ``np.add.at(grad, ids, g)``, the baseline (what GetItem's backward used to do);
 - ``index_add_rows``: the helper every integer-array backward now runs
   (``naivegrad.tensor.ops.movement.index_add_rows``), the same result;
 - ``backward``: the whole ``table[ids]`` backward through the engine (GetItem.backward via ``Tensor.backward``).
 
-Target: ``index_add_rows`` at least 5x faster than ``np.add.at`` on uniform ids (Zipf-like ones are reported).
+Target: ``index_add_rows`` at least 5x faster than ``np.add.at`` on uniform ids (Zipf-like ones and the small
+vocabulary are reported).
 Both allocate and zero the 12.8 MB gradient, which bounds the ratio from above. The times are interleaved
 rounds in one process, reported as medians and minima; on a machine whose cores other work shares, the
 medians swing, the minima much less.
@@ -29,35 +31,42 @@ from naivegrad.tensor import Tensor
 from naivegrad.tensor.ops.movement import index_add_rows
 
 ROWS, DIM, IDS = 50_000, 64, 8_192
+SMALL_ROWS, SMALL_IDS = 27, 512
 TARGET = 5.0
 
 
 def make_problem(kind, seed=0):
-    """(ids, g): 8,192 int64 ids into 50,000 rows, and float32 gradient rows for them."""
+    """(ids, g): 8,192 int64 ids into 50,000 rows (512 into 27 for "small"), and float32 gradient rows for them."""
     rng = np.random.default_rng(seed)
     if kind == "uniform":
         ids = rng.integers(0, ROWS, IDS)
+    elif kind == "small":
+        ids = rng.integers(0, SMALL_ROWS, SMALL_IDS)
     else:  # Zipf-like: rank r drawn with probability ~ 1/r^1.3 (a handful of ids hold most of the mass)
         ids = np.minimum(rng.zipf(1.3, IDS), ROWS) - 1
-    g = rng.standard_normal((IDS, DIM)).astype(np.float32)
+    g = rng.standard_normal((ids.size, DIM)).astype(np.float32)
     return ids.astype(np.int64), g
 
 
+def _rows(ids):
+    return SMALL_ROWS if ids.size == SMALL_IDS else ROWS
+
+
 def add_at(ids, g):
-    grad = np.zeros((ROWS, DIM), np.float32)
+    grad = np.zeros((_rows(ids), DIM), np.float32)
     np.add.at(grad, ids, g)
     return grad
 
 
 def helper(ids, g):
-    return index_add_rows(ids, g, ROWS)
+    return index_add_rows(ids, g, _rows(ids))
 
 
 class Lookup:
     """``table[ids]`` recorded once (retain_graph), its backward timed: the engine's whole path."""
 
     def __init__(self, ids, g):
-        self.table = Tensor(np.zeros((ROWS, DIM), np.float32))
+        self.table = Tensor(np.zeros((_rows(ids), DIM), np.float32))
         self.out = self.table[ids]
         self.g = g
 
@@ -67,7 +76,7 @@ class Lookup:
         return self.table.grad
 
 
-KINDS = ["uniform", "zipf"]
+KINDS = ["uniform", "zipf", "small"]
 WAYS = {"np.add.at": lambda ids, g: (lambda: add_at(ids, g)),
         "index_add_rows": lambda ids, g: (lambda: helper(ids, g)),
         "backward": lambda ids, g: Lookup(ids, g).backward}
@@ -99,7 +108,8 @@ def bench_speedup_over_np_add_at(kind):
     """The target, measured in this process: index_add_rows at least 5x faster than np.add.at on uniform ids.
     Asserted on the ratio of the fastest rounds (the medians swing with whatever else shares the cores; both
     are printed). Zipf-like ids are reported, not asserted: their ids repeat thousands of times, so the sums
-    go through np.add.reduceat, whose cost per row is several times that of the rounds' fancy adds."""
+    go through np.add.reduceat and one np.add.reduce per heavy id, and every way shares the cost of zeroing the
+    12.8 MB gradient (with page faults, a large share of index_add_rows' time)."""
     t = measure(kind, rounds=25)
     ratio = t["np.add.at"][1] / t["index_add_rows"][1]
     print(f"\n{kind}: " + _line(t))
@@ -132,7 +142,8 @@ def _line(t):
 
 def main():
     for kind in KINDS:
-        print(f"{kind} ids, ({ROWS}, {DIM}) float32 table, {IDS} ids: " + _line(measure(kind)))
+        ids, _ = make_problem(kind)
+        print(f"{kind} ids, ({_rows(ids)}, {DIM}) float32 table, {ids.size} ids: " + _line(measure(kind)))
 
 
 if __name__ == "__main__":

@@ -435,3 +435,47 @@ def test_three_operand_einsum_with_infinities_sums_whole_products_as_the_scalar_
     ref = np.vectorize(lambda v: v.data, otypes=[float])(ref)
     np.testing.assert_array_equal(ours, ref)
     assert np.isnan(ours[0, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["small_vocab", "zipf", "one_id", "heavy_and_rounds", "three_paths"])
+def test_index_add_rows_heavy_repeats_match_np_add_at(case, dtype):
+    """The three means of index_add_rows (rounds, reduceat, one reduce per heavy id): a (27, 64) table with 512
+    ids (every id repeated ~19 times: reduceat), a Zipf-like draw on a large table (ids repeated thousands of
+    times: per-id reduce, with reduceat for the middle ones), one id only, and mixes of the three."""
+    rng = np.random.default_rng({"small_vocab": 1, "zipf": 2, "one_id": 3, "heavy_and_rounds": 4,
+                                 "three_paths": 5}[case])
+    if case == "small_vocab":
+        n, ids = 27, rng.integers(0, 27, 512)
+    elif case == "zipf":
+        n, ids = 5000, np.minimum(rng.zipf(1.3, 4096), 5000) - 1
+    elif case == "one_id":
+        n, ids = 10, np.full(1000, 7)
+    elif case == "heavy_and_rounds":  # one id 500 times, the others at most twice: no reduceat
+        n, ids = 3000, np.concatenate([np.full(500, 4), rng.permutation(2000)[:1500] + 10, np.arange(10, 200)])
+        rng.shuffle(ids)
+    else:  # heavy (> 128), middle (9..128) and few (2..8) copies, with negatives
+        n = 400
+        ids = np.concatenate([np.full(300, -1), np.repeat(np.arange(20, 40), 30), np.repeat(np.arange(50, 90), 3),
+                              np.arange(100, 300)])
+        rng.shuffle(ids)
+    values = rng.standard_normal((ids.size, 64)).astype(dtype)
+    want = np.zeros((n, 64), dtype)
+    np.add.at(want, ids, values)
+    got = index_add_rows(ids, values, n)
+    assert got.dtype == dtype
+    eps = np.finfo(dtype).eps
+    scale = np.zeros((n, 64))
+    np.add.at(scale, ids, np.abs(values).astype(np.float64))
+    assert np.all(np.abs(got.astype(np.float64) - want) <= 4 * ids.size * eps * scale)
+
+
+def test_index_add_rows_heavy_ids_keep_infinities_and_nan_to_their_own_row():
+    ids = np.concatenate([np.full(300, 2), np.full(20, 5), [7, 7, 9]])
+    values = np.ones((ids.size, 3))
+    values[10, 0] = np.inf       # a heavy id
+    values[305, 1] = np.nan      # a middle one
+    values[-2, 2] = -np.inf      # in the rounds
+    want = np.zeros((12, 3))
+    np.add.at(want, ids, values)
+    np.testing.assert_array_equal(index_add_rows(ids, values, 12), want)

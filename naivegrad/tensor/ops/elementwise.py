@@ -549,23 +549,195 @@ class Expm1(Unary):
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_ERF, _ERFC = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+# erf and erfc in numpy, vectorized: the rational approximations of Sun's fdlibm (s_erf.c, 1993; the algorithm
+# glibc's and CPython's libm erf follow), on the same four intervals of |x|, evaluated on each interval's
+# elements at once. Float64 throughout (float32 and float16 are widened, then rounded once to their dtype, as
+# math.erf on each element did). Measured against math.erf / math.erfc on millions of points over the whole
+# float64 line: erf within 1 ulp, erfc within 4 (its tail multiplies two numpy exps, each within 1 ulp where
+# glibc's is within half of one) (tests/tensor/test_erf_vectorized.py).
+_ERX = 8.45062911510467529297e-01  # erf(1) rounded to 24 bits: erf = erx + P/Q on [0.84375, 1.25)
+_EFX = 1.28379167095512586316e-01  # 2/sqrt(pi) - 1: erf(x) = x + efx x below 2**-28
+_PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+       -5.77027029648944159157e-03, -2.37630166566501626084e-05)
+_QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+       1.32494738004321644526e-04, -3.96022827877536812320e-06)
+_PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+       3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+       -2.16637559486879084300e-03)
+_QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+       1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02)
+_RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+       -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+       -8.12874355063065934246e+01, -9.81432934416914548592e+00)
+_SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+       6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+       6.57024977031928170135e+00, -6.04244152148580987438e-02)
+_RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+       -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+       -4.83519191608651397019e+02)
+_SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+       3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+       -2.24409524465858183362e+01)
+_HIGH_WORD = np.uint64(0xFFFFFFFF00000000)
+
+
+def _poly(c, t):
+    """c[0] + c[1] t + c[2] t**2 + ... by Horner, on an array t (in place after the first product)."""
+    acc = c[-1] * t
+    for k in c[-2:0:-1]:
+        acc += k
+        acc *= t
+    acc += c[0]
+    return acc
+
+
+def _ratio(p, q, t):
+    """p(t) / q(t), p and q coefficient tuples, lowest degree first. (Both by Horner at once on a (2, n) array,
+    one numpy call per degree, measured 10% slower than this.)"""
+    num = _poly(p, t)
+    num /= _poly(q, t)
+    return num
+
+
+def _small(x, complement):
+    """erf(x) (erfc(x)) for |x| < 0.84375: x + x y, y = P/Q(x**2) an even rational function (erfc: 1 - erf(x),
+    or for x >= 1/4, 0.5 - (x y + (x - 0.5)), which does not cancel)."""
+    z = x * x
+    y = _ratio(_PP, _QQ, z)
+    y *= x
+    if not complement:
+        y += x
+        tiny = np.flatnonzero(np.abs(x) < 2.0 ** -28)
+        if tiny.size:  # x**2 negligible: x + efx x, scaled by 8 so that it rounds once even for subnormal x
+            t = x[tiny]
+            y[tiny] = 0.125 * (8.0 * t + (8.0 * _EFX) * t)
+        return y
+    half = np.multiply(x >= 0.25, 0.5)  # h = 1/2 from x = 1/4 up, else 0: (1 - h) - (x y + (x - h))
+    y += x - half  # exact subtraction (Sterbenz: 1/4 <= x < 1 against 1/2)
+    half -= 1.0
+    np.negative(half, out=half)
+    half -= y
+    return half
+
+
+def _mid(x, complement):
+    """erf(x) (erfc(x)) for 0.84375 <= |x| < 1.25: erx + P/Q(|x| - 1), P/Q a rational function (erfc: (1 - erx)
+    - P/Q, or (1 + erx) + P/Q below 0; 1 -+ erx are exact)."""
+    s = np.abs(x)
+    s -= 1.0
+    p = _ratio(_PA, _QA, s)
+    if not complement:
+        p += _ERX
+        return np.copysign(p, x, out=p)
+    sign = np.copysign(1.0, x)
+    p *= sign
+    sign *= -_ERX
+    sign += 1.0
+    sign -= p
+    return sign
+
+
+def _tail(x, complement, far):
+    """erfc(|x|) for 1.25 <= |x| < 28: exp(-x**2 - 0.5625 + R/S(1/x**2)) / |x|, R/S a rational function (one on
+    [1.25, 1/0.35), ``far`` the other above), with x**2 split as z**2 (z = |x| with its low 32 bits cleared, so
+    z*z is exact) plus (|x| - z)(|x| + z), so that exp's argument keeps every bit. erf(x) = ±(1 - erfc(|x|)),
+    erfc(x) = 2 - erfc(|x|) below 0."""
+    a = np.abs(x)
+    s = a * a
+    np.divide(1.0, s, out=s)
+    r = _ratio(_RB, _SB, s) if far else _ratio(_RA, _SA, s)
+    z = (a.view(np.uint64) & _HIGH_WORD).view(np.float64)
+    d = z - a
+    a2 = z + a
+    d *= a2
+    r += d
+    np.exp(r, out=r)
+    z *= z
+    z += 0.5625
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z *= r
+    z /= a
+    sign = np.copysign(1.0, x)
+    if not complement:  # sign (1 - c)
+        np.subtract(1.0, z, out=z)
+        z *= sign
+        return z
+    z *= sign  # (1 - sign) + sign c: c above 0, 2 - c below
+    np.subtract(1.0, sign, out=sign)
+    z += sign
+    return z
+
+
+_BLOCK = 1 << 14  # elements per block: its temporaries (128 kB) stay in cache and malloc's free lists
+
+
+def _erf_core(x, complement):
+    """erf(x) (or erfc(x), ``complement``) of a float64 array, any shape, same shape out, by blocks of
+    ``_BLOCK`` elements (on large arrays, fresh temporaries of the full size cost more in page faults than the
+    arithmetic)."""
+    flat = x.reshape(-1)
+    if flat.size <= _BLOCK:
+        return _erf_block(flat, complement).reshape(x.shape)
+    out = np.empty_like(flat)
+    for i in range(0, flat.size, _BLOCK):
+        out[i:i + _BLOCK] = _erf_block(flat[i:i + _BLOCK], complement)
+    return out.reshape(x.shape)
+
+
+def _erf_block(flat, complement):
+    """erf(x) (erfc(x)) of a 1-D float64 array: each interval's elements are gathered by index (``take``),
+    computed together and put back."""
+    a = np.abs(flat)
+    if flat.size and a.max() < 0.84375:  # all small: no gathers (nan fails the test)
+        return _small(flat, complement)
+    out = np.empty_like(flat)
+    top = 28.0 if complement else 6.0  # erfc(x >= 28) underflows to 0 (and erfc(x <= -6) = 2 - tiny = 2)
+    bounds = a >= 0.84375
+    region = bounds.view(np.int8).copy()
+    for b in (1.25, 1.0 / 0.35, top):
+        np.greater_equal(a, b, out=bounds)
+        region += bounds.view(np.int8)
+    if complement:  # x <= -6: 2 - tiny = 2, with the large ones
+        np.less_equal(flat, -6.0, out=bounds)
+        bounds &= a < top
+        region += bounds.view(np.int8)
+    done = 0
+    for k, fn in enumerate((_small, _mid, lambda v, c: _tail(v, c, False), lambda v, c: _tail(v, c, True))):
+        idx = np.flatnonzero(region == k)  # nan is in none of the intervals: in region 0, where it gives nan
+        if idx.size:
+            out[idx] = fn(flat.take(idx), complement)
+            done += idx.size
+    if done < flat.size:  # |x| >= 6 (erfc: x >= 28 or x <= -6) and ±inf
+        idx = np.flatnonzero(region == 4)
+        v = flat.take(idx)
+        out[idx] = np.where(v > 0.0, 0.0, 2.0) if complement else np.copysign(1.0, v)
+    return out
+
+
+def _erf_array(x, complement=False):
+    """erf (erfc) of an ndarray, in its dtype: computed in float64, rounded once to a narrower float dtype."""
+    x = np.asarray(x)
+    with np.errstate(all="ignore"):
+        out = _erf_core(np.asarray(x, np.float64), complement)
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 def _erf(x):
-    """erf elementwise in x's dtype: libm's (math.erf), the scalar engine's function (numpy has none). A
-    Tensor (a rule on the create_graph path) gets the op ``Erf``."""
+    """erf elementwise in x's dtype, vectorized (``_erf_core``; the scalar engine's math.erf to 1 ulp, numpy
+    has none). A Tensor (a rule on the create_graph path) gets the op ``Erf``."""
     if type(x) is Tensor:
         return Erf.apply(x)
-    return np.asarray(_ERF(x), dtype=x.dtype)
+    return _erf_array(x)
 
 
 def _erfc(x):
-    """1 - erf(x) elementwise in x's dtype (math.erfc), exact where erf is near -1 or 1; for a Tensor, the op
-    ``_Erfc``."""
+    """1 - erf(x) elementwise in x's dtype (vectorized, as ``_erf``), exact where erf is near -1 or 1; for a
+    Tensor, the op ``_Erfc``."""
     if type(x) is Tensor:
         return _Erfc.apply(x)
-    return np.asarray(_ERFC(x), dtype=x.dtype)
+    return _erf_array(x, complement=True)
 
 
 class Erf(Unary):

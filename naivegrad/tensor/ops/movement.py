@@ -355,6 +355,8 @@ class Scatter(Function):
 
 
 _ROUNDS = 8  # repeated ids: up to this many copies of one id are added in rounds, more by np.add.reduceat
+_ONE_HOT = 1 << 16  # size * ids at most this (and some id of more than _ROUNDS copies): one one-hot matmul
+_HEAVY = 128  # ids with more copies than this: each summed by np.add.reduce (cheaper per row than reduceat)
 
 
 def index_add_rows(ids, values, size):
@@ -363,10 +365,13 @@ def index_add_rows(ids, values, size):
     negative ones count from the end), ``values`` has one row per id.
 
     A 1-D table is one ``np.bincount`` (summed in float64, then rounded to the dtype). Otherwise every row is
-    assigned once (``out[ids] = values``: right for every id that occurs once), and the repeated ids, sorted
-    stably, are added in their original order: in rounds (the r-th copy of every repeated id at once) when no
-    id repeats more than a few times, else by ``np.add.reduceat`` over the sorted rows. The rounds add exactly
-    as ``np.add.at`` does (same order, same rounding); reduceat may round differently in the last bit.
+    assigned once (``out[ids] = values``: right for every id that occurs once), and the repeated ids' rows,
+    sorted stably, are added in their original order (``_add_repeated``): in rounds (the r-th copy of every
+    repeated id at once) when no id repeats more than 8 times, exactly as ``np.add.at`` adds (same order, same
+    rounding); else by ``np.add.reduceat`` over the sorted rows, and for ids of more than 128 copies by one
+    ``np.add.reduce`` each (float rounding: the last bits may differ from np.add.at's). A small table (size *
+    ids <= 2**16: a vocabulary of characters) with an id of more than 8 copies is instead one matmul of the
+    (size, ids) one-hot matrix by the rows (BLAS's order of summation), unless the result is not finite.
     """
     ids = np.asarray(ids)
     if ids.dtype.kind not in "iu":
@@ -395,27 +400,72 @@ def index_add_rows(ids, values, size):
         return out
     out[ids] = values  # each id gets one of its rows (the last, for a repeated id: redone below)
     count = np.bincount(ids, minlength=size)
-    repeated = count[ids] > 1
-    if not repeated.any():
+    copies = count[ids]
+    most = int(copies.max())
+    if most <= 1:
         return out
-    rows = np.flatnonzero(repeated)
+    if most > _ROUNDS and size * k <= _ONE_HOT:  # a small table: one matmul by the (size, k) one-hot matrix
+        with np.errstate(invalid="ignore", over="ignore"):
+            sums = np.equal(np.arange(size)[:, None], ids).astype(values.dtype) @ values.reshape(k, -1)
+        if np.isfinite(sums).all():  # else an inf or nan, which 0 * inf spreads to every row: added as below
+            return sums.reshape(out.shape)
+    _add_repeated(out, ids, values, copies, count)
+    return out
+
+
+def _add_repeated(out, ids, values, copies, count):
+    """out[i] = the sum of the rows of id i, for every id with more than one copy (``copies``: per row, the
+    number of rows of its id; ``count``: per id). Ids of more than ``_HEAVY`` copies (the heavy hitters of a
+    Zipf-like distribution: at most ids / _HEAVY of them) are summed one by one, by ``np.add.reduce`` over their
+    rows (found by a comparison, not sorted). The other repeated rows are sorted stably by id: when no id has
+    more than ``_ROUNDS`` copies they are added in rounds (the r-th copy of every id at once: np.add.at's order
+    and rounding), else by ``np.add.reduceat`` (a round is a Python-level step: several times reduceat's cost
+    per row). Reduce and reduceat may round differently from np.add.at in the last bits (reduce sums in its
+    own order)."""
+    most = int(copies.max())
+    if most > _HEAVY:
+        for h in np.flatnonzero(count > _HEAVY).tolist():
+            np.add.reduce(values[np.flatnonzero(ids == h)], axis=0, out=out[h])
+        rows = np.flatnonzero((copies > 1) & (copies <= _HEAVY))
+    else:
+        rows = np.flatnonzero(copies > 1)
+    if not rows.size:
+        return
     order = np.argsort(ids[rows], kind="stable")  # stable: each id's rows keep their order (np.add.at's)
     rows = rows[order]
-    s = ids[rows]
+    c = copies[rows]
+    if int(c.max()) <= _ROUNDS:
+        _add_in_rounds(out, ids, values, rows, c)
+    else:
+        _add_reduceat(out, ids, values, rows)
+
+
+def _starts(s):
+    """Where each run of equal values of the sorted ``s`` starts."""
     first = np.empty(s.size, bool)
     first[0] = True
     np.not_equal(s[1:], s[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    most = int(count[s[starts]].max())
-    if most <= _ROUNDS:
-        rank = np.arange(s.size) - np.repeat(starts, np.diff(np.append(starts, s.size)))
-        out[s[starts]] = values[rows[starts]]
-        for r in range(1, most):  # the r-th copy of each id: distinct ids, so one fancy add is exact
-            sel = rank == r
-            out[s[sel]] += values[rows[sel]]
-    else:
-        out[s[starts]] = np.add.reduceat(values[rows], starts, axis=0)
-    return out
+    return np.flatnonzero(first)
+
+
+def _add_in_rounds(out, ids, values, rows, c):
+    """The rows (sorted by id, all of each id, ``c`` copies each) added in rounds: the r-th copy of every id at
+    once (distinct ids, so one fancy add is exact)."""
+    s = ids[rows]
+    starts = _starts(s)
+    counts = c[starts]
+    rank = np.arange(s.size) - np.repeat(starts, counts)
+    out[s[starts]] = values[rows[starts]]
+    for r in range(1, int(counts.max())):
+        sel = rank == r
+        out[s[sel]] += values[rows[sel]]
+
+
+def _add_reduceat(out, ids, values, rows):
+    """The rows (sorted by id, all of each id) summed per id by ``np.add.reduceat``."""
+    s = ids[rows]
+    starts = _starts(s)
+    out[s[starts]] = np.add.reduceat(values[rows], starts, axis=0)
 
 
 _FULL = slice(None)
