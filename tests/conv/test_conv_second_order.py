@@ -12,14 +12,13 @@ A second-order quantity is S = sum_i <v_i, grad_i(x, w, b, g)>, the first-order 
 directions; its gradient in (x, w, b, g) is one Hessian-vector product of the op (and its derivative in g).
 """
 
-import types
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conv_cases import conv_cases, pool_cases
+from harness.second_order import lift_by_hand as lift
 from naivegrad.tensor import Tensor
 from naivegrad.tensor.ops import conv as ops
 from naivegrad.tensor.ops.conv import Conv2d, avg_pool2d, conv2d, max_pool2d
@@ -35,26 +34,6 @@ CLOSE = dict(rtol=1e-9, atol=1e-11)
 
 
 # ---------------------------------------------------------------------- a lifted context, by hand
-def lift(out):
-    """``out._ctx`` as the engine hands it to a rule under ``backward(create_graph=True)``: every saved array
-    that is (by identity) an operand's data replaced by that operand, the output's data by ``out``. Any other
-    saved array fails the test: the rule could not be differentiated again."""
-    ctx = out._ctx
-    by_id = {id(p.data): p for p in ctx.parents if p is not None}
-    by_id[id(out.data)] = out
-    saved = []
-    for a in ctx.saved_tensors:
-        if isinstance(a, np.ndarray):
-            assert id(a) in by_id, f"{ctx.fn.__name__} saved an array that is neither an operand nor its output"
-            a = by_id[id(a)]
-        saved.append(a)
-    lifted = types.SimpleNamespace(**{k: v for k, v in vars(ctx).items() if k != "saved_tensors"})
-    lifted.fn, lifted.parents, lifted.needs_input_grad = ctx.fn, ctx.parents, ctx.needs_input_grad
-    lifted.epoch = ctx.epoch
-    lifted.saved_tensors = tuple(saved)
-    return lifted
-
-
 def rule_on_tensors(out, g):
     """The gradients ``out``'s rule gives for the Tensor gradient ``g`` on the lifted context (a tuple)."""
     grads = out._ctx.fn.backward(lift(out), g)

@@ -19,6 +19,8 @@ differentiates to any order (naivegrad.scalar.higher_order), and so does every s
 second derivatives are compared between the two engines.
 """
 
+import types
+
 import numpy as np
 
 from naivegrad import scalar as S
@@ -28,7 +30,7 @@ from naivegrad.scalar import Value
 from .check import _call_tensor, _tensor
 from .scalar_ref import objects
 
-__all__ = ["NOT_TWICE_DIFFERENTIABLE", "hvp_tensor", "hvp_scalar", "hvp_torch", "numerical_hvp_tensor",
+__all__ = ["NOT_TWICE_DIFFERENTIABLE", "lift_by_hand", "hvp_tensor", "hvp_scalar", "hvp_torch", "numerical_hvp_tensor",
            "numerical_hvp_scalar", "H"]
 
 H = 1e-5  # central differences of a first derivative: error ~ H**2 * (third derivative) + eps * |grad| / H
@@ -184,3 +186,24 @@ def hvp_torch(case):
         if h is not None:
             res[i] = h.detach().numpy(force=True).astype(np.float64)
     return res
+
+
+def lift_by_hand(out):
+    """``out._ctx`` as the ``create_graph`` contract hands it to the op's rule (written here from the contract, not
+    taken from the engine): every saved array that is (by identity) an operand's data replaced by that operand,
+    the output's data by ``out``. Any other saved array fails the test: the rule could not be differentiated
+    again. Lets a rule be checked on Tensors without the engine's backward walk."""
+    ctx = out._ctx
+    by_id = {id(p.data): p for p in ctx.parents if p is not None}
+    by_id[id(out.data)] = out
+    saved = []
+    for a in ctx.saved_tensors:
+        if isinstance(a, np.ndarray):
+            assert id(a) in by_id, f"{ctx.fn.__name__} saved an array that is neither an operand nor its output"
+            a = by_id[id(a)]
+        saved.append(a)
+    lifted = types.SimpleNamespace(**{k: v for k, v in vars(ctx).items() if k != "saved_tensors"})
+    lifted.fn, lifted.parents, lifted.needs_input_grad = ctx.fn, ctx.parents, ctx.needs_input_grad
+    lifted.epoch = getattr(ctx, "epoch", None)
+    lifted.saved_tensors = tuple(saved)
+    return lifted

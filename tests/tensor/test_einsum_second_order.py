@@ -9,11 +9,10 @@ differences of the first-order gradient, over the equation forms of the op table
 diagonals, ellipses, broadcasting, repeated operands, empty axes, three operands.
 """
 
-import types
-
 import numpy as np
 import pytest
 
+from harness.second_order import lift_by_hand as lift
 from naivegrad.tensor import Tensor, einsum
 from naivegrad.tensor.ops import einsum as ops
 
@@ -36,24 +35,6 @@ CASES = [
     ("ij,ij->ij", [(2, 3), (2, 3)]), ("ij,kj->ikj", [(2, 3), (4, 3)]),
 ]
 IDS = [f"{eq or 'empty'}:{'x'.join(map(str, shapes))}" for eq, shapes in CASES]
-
-
-def lift(out):
-    """``out._ctx`` as the engine hands it to a rule under ``backward(create_graph=True)`` (see
-    tests/conv/test_conv_second_order.py): saved operands' arrays replaced by the operands themselves."""
-    ctx = out._ctx
-    by_id = {id(p.data): p for p in ctx.parents if p is not None}
-    by_id[id(out.data)] = out
-    saved = []
-    for a in ctx.saved_tensors:
-        if isinstance(a, np.ndarray):
-            assert id(a) in by_id, f"{ctx.fn.__name__} saved an array that is neither an operand nor its output"
-            a = by_id[id(a)]
-        saved.append(a)
-    lifted = types.SimpleNamespace(**{k: v for k, v in vars(ctx).items() if k != "saved_tensors"})
-    lifted.fn, lifted.parents, lifted.needs_input_grad = ctx.fn, ctx.parents, ctx.needs_input_grad
-    lifted.saved_tensors = tuple(saved)
-    return lifted
 
 
 def _arrays(shapes, rng):
