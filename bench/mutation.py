@@ -49,7 +49,7 @@ S, F = "naivegrad/scalar/value.py", "naivegrad/scalar/fused.py"
 E, R = "naivegrad/tensor/ops/elementwise.py", "naivegrad/tensor/ops/reduce.py"
 M, A = "naivegrad/tensor/ops/movement.py", "naivegrad/tensor/ops/activation.py"
 L, C = "naivegrad/tensor/ops/linalg.py", "naivegrad/tensor/ops/conv.py"
-SH, T = "naivegrad/tensor/shapes.py", "naivegrad/tensor/tensor.py"
+SH, B = "naivegrad/tensor/shapes.py", "naivegrad/tensor/backward.py"
 
 FAULTS = [
     # ---- the scalar engine (the reference itself must not drift: finite differences and the tensor engine catch it)
@@ -135,9 +135,9 @@ FAULTS = [
           "out[s[sel]] += values[rows[sel]]", "out[s[sel]] = values[rows[sel]]",
           "getitem or index_select or gather"),
     Fault("tensor-pad-window", "wrong offset", M, "slice(b, b + n) for (b, _), n", "slice(0, n) for (b, _), n", "pad"),
-    Fault("tensor-accumulate", "missing accumulation (shared tensors)", T,
-          "                            p.grad = _add_grads(p.grad, pg)\n",
-          "                            p.grad = pg\n",
+    Fault("tensor-accumulate", "missing accumulation (shared tensors)", B,
+          "                        p.grad = _add_grads(p.grad, pg)\n",
+          "                        p.grad = pg\n",
           "mul or add"),
     Fault("conv-col2im-accumulate", "missing accumulation (col2im)", C,
           "grad[:, :, rows, columns] += cols[:, :, i, j]", "grad[:, :, rows, columns] = cols[:, :, i, j]",

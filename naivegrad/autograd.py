@@ -14,7 +14,8 @@ import numbers
 
 import numpy as np
 
-from .tensor.tensor import Tensor, _make, _seed, _walk
+from .tensor.tensor import Tensor, _make
+from .tensor.backward import _seed, _walk
 
 __all__ = ["grad"]
 

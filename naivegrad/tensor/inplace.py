@@ -46,7 +46,8 @@ import numpy as np
 from ..grad_mode import _state as _grad_state
 from .function import Context, Function, _QUIET, _fp_policy
 from .shapes import unbroadcast
-from .tensor import Tensor, _make, _move_hooks
+from .tensor import Tensor, _bound, _make, _short
+from .hooks import _move_hooks
 
 __all__ = ["AddInplace", "SubInplace", "MulInplace", "DivInplace", "FillInplace", "ZeroInplace", "CopyInplace",
            "ClampInplace"]
@@ -487,3 +488,67 @@ def apply_inplace(fn, t, other=None, **kwargs):
     if tangent:
         t.tangent = new_tangent
     return t
+
+
+# ---------------------------------------------------------------------- the Tensor methods
+# PyTorch's in-place ops, with the rules of the module docstring: each writes into ``data`` (numpy views of it
+# see the change), keeps the shape and dtype, and returns self. Refused on a leaf that requires grad while
+# grad mode is on; recorded in the graph on other tensors; a backward that needs an array modified in place
+# after its op saved it raises instead of giving a wrong gradient. Writes through ``.data`` bypass the check.
+def add_(self, other, alpha=1):
+    """self += alpha * other, in place (other: a Tensor, a number or an array; broadcast to self's shape)."""
+    return apply_inplace(AddInplace, self, other, alpha=_alpha(alpha, "add_"))
+
+
+def sub_(self, other, alpha=1):
+    """self -= alpha * other, in place."""
+    return apply_inplace(SubInplace, self, other, alpha=_alpha(alpha, "sub_"))
+
+
+def mul_(self, other):
+    """self *= other, in place."""
+    return apply_inplace(MulInplace, self, other)
+
+
+def div_(self, other):
+    """self /= other, in place."""
+    return apply_inplace(DivInplace, self, other)
+
+
+def zero_(self):
+    """Every element set to 0, in place."""
+    return apply_inplace(ZeroInplace, self, 0)
+
+
+def fill_(self, value):
+    """Every element set to ``value`` (a number, or a 0-d Tensor, whose gradient is the sum), in place."""
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got shape {value.shape}")
+    if not isinstance(value, Tensor) and np.ndim(value) != 0:
+        raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got {_short(value)}")
+    return apply_inplace(FillInplace, self, value)
+
+
+def copy_(self, src):
+    """self's elements replaced by ``src``'s (broadcast to self's shape, cast to self's dtype), in place;
+    the gradient flows to ``src``."""
+    return apply_inplace(CopyInplace, self, src)
+
+
+def clamp_(self, min=None, max=None):
+    """Values limited to [min, max] in place (``clip`` in place)."""
+    return apply_inplace(ClampInplace, self, None, min=_bound(min, "min"),
+                                  max=_bound(max, "max"))
+
+
+clip_ = clamp_
+
+
+def _alpha(alpha, what):
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{what}: alpha must be a real number, got {type(alpha).__name__}: {alpha!r}")
+    return alpha if type(alpha) in (int, float) else float(alpha)
+
+
+METHODS = {"add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "zero_": zero_, "fill_": fill_, "copy_": copy_,
+           "clamp_": clamp_, "clip_": clip_}

@@ -42,8 +42,8 @@ NOT_OPS = {
     "Tensor.zeros": "creation: no input to differentiate", "Tensor.ones": "creation",
     "Tensor.eye": "creation", "Tensor.randn": "creation", "Tensor.uniform": "creation",
     "Tensor.arange": "creation", "Tensor.zeroes": "creation (the original project's spelling of zeros)",
-    # Tensor: comparisons, masks and conversions out of the graph (naivegrad.tensor.tensor's "comparisons" and
-    # "conversions"): bool and integer results never require grad.
+    # Tensor: comparisons, masks and conversions out of the graph (naivegrad/tensor/comparisons.py and
+    # conversions.py): bool and integer results never require grad.
     "Tensor.size": "metadata", "Tensor.element_size": "metadata", "Tensor.nbytes": "metadata",
     "Tensor.is_floating_point": "metadata", "Tensor.tolist": "Python numbers; leaves the graph",
     "Tensor.requires_grad_": "sets a flag, returns the Tensor itself: no node",
