@@ -2,12 +2,15 @@
 
 A scalar graph holds no reference cycles: reference counting frees it the moment its last reference goes
 (``tests/scalar/test_scalar_gc.py``). The cyclic collector cannot know that. It runs whenever enough new
-container objects have piled up, and a graph is nothing but new containers (a ``Value`` and a tuple or two per
-node), every one of them alive: each run walks them again and frees nothing, and the full runs that a growing
-graph keeps setting off walk the whole heap. Building a million-node graph op by op took nearly four times as
-long with the collector on as with it off (``bench/bench_scalar.py``).
+container objects have piled up, and a graph is nothing but new containers (a ``Value`` per node), every one
+of them alive: each run walks them again and frees nothing, and the full runs that a growing graph keeps
+setting off walk the whole heap. Building a million-node graph op by op took nearly four times as long with
+the collector on as with it off (``bench/bench_scalar.py``).
 
-So naivegrad's own calls run with the collector paused: every op of ``Value`` (``pausing_op``, applied in
+Two defences. First, a node is one container, not two or three: its operands and local derivatives live in
+slots of the ``Value`` (value.py), not in tuples beside it as in micrograd, so a graph sets off half to a
+third of the collections, each with as many fewer objects to walk. That is what helps where the caller's own
+code allocates between ops. Second, naivegrad's own calls run with the collector paused: every op of ``Value`` (``pausing_op``, applied in
 value.py), and the calls that make or walk many nodes at once (``pausing_collector``): ``backward()``,
 ``higher_order.grad`` (``naivegrad.func``'s reverse mode), the fused ``sum`` and ``dot``, and the scalar
 backend's layers in ``naivegrad.nn``.
@@ -19,8 +22,9 @@ backend's layers in ``naivegrad.nn``.
 - What it buys: a loop of ops alone (``for ...: y = y * a + b``) never starts a collection; a batch through
   an ``nn`` layer is walked once, after the layer, instead of over and over while it is built. Code that
   allocates objects of its own between ops (micrograd's ``sum(wi*xi for ...)`` makes a generator per
-  neuron) sets collections off at those allocations, as often as before: naivegrad cannot pause the
-  caller's code.
+  neuron) sets collections off at those allocations: naivegrad cannot pause the caller's code (the first
+  defence is what helps there: in bench_scalar's round of micrograd's demo, one full collection of the
+  whole graph was half of naivegrad's time before nodes were one object, and none comes due now).
 - What it costs: about 70 ns per op (three C calls; an op takes 300 to 400 ns), 20 ns with the collector off.
 
 Threads. The switch is process-wide (``gc.disable()``), so a pause in one thread holds in all of them while it

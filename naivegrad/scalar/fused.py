@@ -10,8 +10,7 @@ import builtins
 from operator import attrgetter, mul as _mul
 
 from ._collector import pausing_collector
-from .value import _UNRECORDED, Op, Value, _const, _new, _ids
-from ..grad_mode import _state as _grad_state, threads_off as _threads_off
+from .value import Op, Value, _const, _new, _ids, _record_many
 
 __all__ = ["sum", "dot"]
 
@@ -30,11 +29,7 @@ def _fused(data, prev, local, op, tangents=True):
     out.tangent = None
     if tangents and not _no_tangents(prev):
         out.tangent = builtins.sum(l * p.tangent for l, p in zip(local, prev) if p.tangent is not None)
-    if not _threads_off[0] or _grad_state.enabled:  # recording (see value._node)
-        out._prev, out._local, out._op = tuple(prev), tuple(local), op
-    else:
-        out._prev = out._local = ()
-        out._op = _UNRECORDED
+    _record_many(out, tuple(prev), tuple(local), op)
     return out
 
 

@@ -89,7 +89,7 @@ def normal_cdf(x):
     it, differentiates again."""
     if type(x) is Value:
         d = x.data
-        return _node(_normal_cdf(d), (x,), _d_normal_cdf(d, None), _NORMAL_CDF)
+        return _unary(_normal_cdf(d), x, _d_normal_cdf(d, None), _NORMAL_CDF)
     return _normal_cdf(x)
 
 
@@ -404,25 +404,60 @@ class _Unrecorded(Op):
 _UNRECORDED = _Unrecorded("", None)
 
 
-def _node(data, prev, local, op):
-    """Make an op's output. ``prev`` are the Value operands, ``local`` d(data)/d(operand) for each."""
+# A node keeps its operands and their local derivatives in slots of its own: ``_a`` and ``_da`` for the
+# first operand, ``_b`` and ``_db`` for the second (None for a unary op), or, for a node with more operands
+# (a fused ``sum`` or ``dot``, a node built by hand), all of them as tuples in ``_a`` and ``_da``. A leaf has
+# ``_a = None``. Slots, not micrograd's ``_prev`` tuple: a node is then one object for Python's cyclic
+# garbage collector to count and walk, not two or three (micrograd's graph code sets collections off between
+# our ops, and a round of its demo was half collector; bench/bench_scalar.py). ``_prev`` and ``_local`` are
+# read back from the slots (properties of Value), for inspection and drawing.
+def _unary(data, x, local, op):
+    """Make the output of a unary op on the Value ``x`` (a number operand lives in ``op``); ``local`` is the
+    rule's 1-tuple, d(data)/dx."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._id = next(_ids)
-    # Forward mode: the same local derivatives times the operands' tangents (unary and binary ops).
-    if prev[0].tangent is None and prev[-1].tangent is None:
-        out.tangent = None
-    else:
-        out.tangent = sum(l * p.tangent for l, p in zip(local, prev) if p.tangent is not None)
+    (d,) = local
+    t = x.tangent  # forward mode: the same local derivative times the operand's tangent
+    out.tangent = None if t is None else d * t
     if not _threads_off[0] or _grad_state.enabled:  # recording (the count spares most ops a thread-local read)
-        out._prev = prev
-        out._local = local
-        out._op = op
+        out._a, out._da, out._b, out._op = x, d, None, op
     else:
-        out._prev = out._local = ()
-        out._op = _UNRECORDED
+        out._a, out._op = None, _UNRECORDED
     return out
+
+
+def _binary(data, a, b, local, op):
+    """Make the output of a binary op on the Values ``a`` and ``b``; ``local`` is the rule's pair of local
+    derivatives."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._id = next(_ids)
+    da, db = local
+    ta, tb = a.tangent, b.tangent
+    if ta is None:
+        out.tangent = None if tb is None else db * tb
+    else:
+        out.tangent = da * ta if tb is None else da * ta + db * tb
+    if not _threads_off[0] or _grad_state.enabled:
+        out._a, out._b, out._da, out._db, out._op = a, b, da, db, op
+    else:
+        out._a, out._op = None, _UNRECORDED
+    return out
+
+
+def _record_many(out, prev, local, op):
+    """Record operands ``prev`` (a tuple of Values) with local derivatives ``local`` (a tuple) and ``op`` in the
+    new node ``out``, as an n-ary node: a fused sum or dot, or a node built by hand. No operands: a leaf's
+    slots, so that backward() stops there (a constant, such as the max of numbers)."""
+    if not prev:
+        out._a, out._op = None, op
+    elif not _threads_off[0] or _grad_state.enabled:
+        out._a, out._da, out._b, out._op = prev, local, None, op
+    else:
+        out._a, out._op = None, _UNRECORDED
 
 
 def _const(x):
@@ -444,10 +479,11 @@ class Value:
     Attributes: ``data`` (float), ``grad`` (float, accumulated by ``backward``), ``tangent`` (float or None,
     the forward-mode derivative carried along), and micrograd's ``_prev`` (the operands, in order) and
     ``_op`` (the op's name, an ``Op``: a str that also carries the op's derivative rule) for inspection and
-    drawing; ``_local`` holds d(data)/d(operand) for each operand.
+    drawing; ``_local`` holds d(data)/d(operand) for each operand (both read back from the node's slots,
+    see ``_unary``).
     """
 
-    __slots__ = ("data", "grad", "tangent", "_prev", "_local", "_op", "_id", "__weakref__")
+    __slots__ = ("data", "grad", "tangent", "_a", "_b", "_da", "_db", "_op", "_id", "__weakref__")
 
     def __init__(self, data, _children=(), _op="", *, tangent=None):
         if type(data) is not float:  # (a float, the common case, needs no checks)
@@ -461,21 +497,42 @@ class Value:
         self.tangent = None if tangent is None else float(tangent)
         # micrograd lets users build nodes by hand; such nodes have no local derivatives to walk, and their
         # op is only a name (a str, never an ``Op``): no rule to differentiate them again.
-        self._prev = tuple(_children)
-        self._local = (0.0,) * len(self._prev)
+        prev = tuple(_children)
+        self._a = prev or None
+        if prev:
+            self._da, self._b = (0.0,) * len(prev), None
         self._op = str(_op) if isinstance(_op, Op) else _op
         self._id = next(_ids)
+
+    @property
+    def _prev(self):
+        """The operands, in order (micrograd's ``_prev``, a tuple here): () for a leaf."""
+        a = self._a
+        if a is None or type(a) is tuple:
+            return a or ()
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    @property
+    def _local(self):
+        """d(data)/d(operand) for each operand in ``_prev``, as floats."""
+        a = self._a
+        if a is None:
+            return ()
+        if type(a) is tuple:
+            return self._da
+        return (self._da,) if self._b is None else (self._da, self._db)
 
     # ------------------------------------------------------------------ binary ops
     # A number operand is an argument of the rule but not an operand of the node (its Op carries it): ``[:1]``
     # keeps the derivative with respect to the Value on the left, ``[1:]`` the one on the right.
     def __add__(self, other):
         if type(other) is Value:
-            return _node(self.data + other.data, (self, other), _D_ADD, _ADD)
+            return _binary(self.data + other.data, self, other, _D_ADD, _ADD)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(self.data + c, (self,), _D_ADD_LEFT, _PLUS[c])
+        return _unary(self.data + c, self, _D_ADD_LEFT, _PLUS[c])
 
     __radd__ = __add__
 
@@ -484,40 +541,40 @@ class Value:
         if type(other) is Value:
             b = other.data
             out = a * b
-            return _node(out, (self, other), _d_mul(a, b, out), _MUL)
+            return _binary(out, self, other, _d_mul(a, b, out), _MUL)
         c = _const(other)
         if c is None:
             return NotImplemented
         out = a * c
-        return _node(out, (self,), _d_mul(a, c, out)[:1], _TIMES[c])
+        return _unary(out, self, _d_mul(a, c, out)[:1], _TIMES[c])
 
     __rmul__ = __mul__
 
     def __sub__(self, other):
         if type(other) is Value:
-            return _node(self.data - other.data, (self, other), _D_SUB, _SUB)
+            return _binary(self.data - other.data, self, other, _D_SUB, _SUB)
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(self.data - c, (self,), _D_SUB_LEFT, _MINUS[c])
+        return _unary(self.data - c, self, _D_SUB_LEFT, _MINUS[c])
 
     def __rsub__(self, other):  # other - self
         c = _const(other)
         if c is None:
             return NotImplemented
-        return _node(c - self.data, (self,), _D_SUB_RIGHT, _RSUB[c])
+        return _unary(c - self.data, self, _D_SUB_RIGHT, _RSUB[c])
 
     def __truediv__(self, other):
         a = self.data
         if type(other) is Value:
             b = other.data
             out = ieee.div(a, b)
-            return _node(out, (self, other), _d_div(a, b, out), _DIV)
+            return _binary(out, self, other, _d_div(a, b, out), _DIV)
         c = _const(other)
         if c is None:
             return NotImplemented
         out = ieee.div(a, c)
-        return _node(out, (self,), _d_div(a, c, out)[:1], _OVER[c])
+        return _unary(out, self, _d_div(a, c, out)[:1], _OVER[c])
 
     def __rtruediv__(self, other):  # other / self
         c = _const(other)
@@ -525,19 +582,19 @@ class Value:
             return NotImplemented
         b = self.data
         out = ieee.div(c, b)
-        return _node(out, (self,), _d_div(c, b, out)[1:], _RDIV[c])
+        return _unary(out, self, _d_div(c, b, out)[1:], _RDIV[c])
 
     def __pow__(self, other):
         a = self.data
         if type(other) is Value:
             b = other.data
             out = ieee.pow_(a, b)
-            return _node(out, (self, other), _d_pow(a, b, out), _POW)
+            return _binary(out, self, other, _d_pow(a, b, out), _POW)
         n = _const(other)
         if n is None:
             return NotImplemented
         out = ieee.pow_(a, n)
-        return _node(out, (self,), _d_pow(a, n, out)[:1], _POWER[n])
+        return _unary(out, self, _d_pow(a, n, out)[:1], _POWER[n])
 
     def __rpow__(self, other):  # other ** self
         c = _const(other)
@@ -545,11 +602,11 @@ class Value:
             return NotImplemented
         b = self.data
         out = ieee.pow_(c, b)
-        return _node(out, (self,), _d_pow(c, b, out)[1:], _RPOW[c])
+        return _unary(out, self, _d_pow(c, b, out)[1:], _RPOW[c])
 
     # ------------------------------------------------------------------ unary ops
     def __neg__(self):
-        return _node(-self.data, (self,), _D_NEG, _NEG)
+        return _unary(-self.data, self, _D_NEG, _NEG)
 
     def __pos__(self):
         return self
@@ -557,57 +614,57 @@ class Value:
     def __abs__(self):
         x = self.data
         out = abs(x)
-        return _node(out, (self,), _d_abs(x, out), _ABS)
+        return _unary(out, self, _d_abs(x, out), _ABS)
 
     abs = __abs__
 
     def exp(self):
         x = self.data
         out = ieee.exp(x)
-        return _node(out, (self,), _d_exp(x, out), _EXP)
+        return _unary(out, self, _d_exp(x, out), _EXP)
 
     def log(self):
         x = self.data
         out = ieee.log(x)
-        return _node(out, (self,), _d_log(x, out), _LOG)
+        return _unary(out, self, _d_log(x, out), _LOG)
 
     def log1p(self):
         x = self.data
         out = _log1p(x)
-        return _node(out, (self,), _d_log1p(x, out), _LOG1P)
+        return _unary(out, self, _d_log1p(x, out), _LOG1P)
 
     def sqrt(self):
         x = self.data
         out = ieee.sqrt(x)
-        return _node(out, (self,), _d_sqrt(x, out), _SQRT)
+        return _unary(out, self, _d_sqrt(x, out), _SQRT)
 
     def tanh(self):
         x = self.data
         out = math.tanh(x)
-        return _node(out, (self,), _d_tanh(x, out), _TANH)
+        return _unary(out, self, _d_tanh(x, out), _TANH)
 
     def sigmoid(self):
         x = self.data
         out = ieee.sigmoid(x)
-        return _node(out, (self,), _d_sigmoid(x, out), _SIGMOID)
+        return _unary(out, self, _d_sigmoid(x, out), _SIGMOID)
 
     def relu(self):
         x = self.data
         out = x if not x <= 0.0 else 0.0  # `not x <= 0` keeps nan as nan (numpy's maximum(nan, 0))
-        return _node(out, (self,), _d_relu(x, out), _RELU)
+        return _unary(out, self, _d_relu(x, out), _RELU)
 
     def expm1(self):
         """e**x - 1, accurate for tiny x; derivative e**x."""
         x = self.data
         out = ieee.expm1(x)
-        return _node(out, (self,), _d_expm1(x, out), _EXPM1)
+        return _unary(out, self, _d_expm1(x, out), _EXPM1)
 
     def erf(self):
         """The error function, 2/sqrt(pi) times the integral of e**-t**2 from 0 to x; derivative
         2/sqrt(pi) e**-x**2."""
         x = self.data
         out = ieee.erf(x)
-        return _node(out, (self,), _d_erf(x, out), _ERF)
+        return _unary(out, self, _d_erf(x, out), _ERF)
 
     def gelu(self, approximate="none"):
         """x Phi(x) (Phi: the standard normal distribution function), or with ``approximate="tanh"``
@@ -619,15 +676,15 @@ class Value:
         x = self.data
         if _approximate(approximate) == "none":
             out = x * _normal_cdf(x)
-            return _node(out, (self,), _d_gelu(x, out), _GELU)
+            return _unary(out, self, _d_gelu(x, out), _GELU)
         out = x * ieee.sigmoid(_gelu_tanh_arg(x))
-        return _node(out, (self,), _d_gelu_tanh(x, out), _GELU_TANH)
+        return _unary(out, self, _d_gelu_tanh(x, out), _GELU_TANH)
 
     def silu(self):
         """x sigmoid(x) (swish); derivative sigmoid(x) (1 + x sigmoid(-x))."""
         x = self.data
         out = x * ieee.sigmoid(x)
-        return _node(out, (self,), _d_silu(x, out), _SILU)
+        return _unary(out, self, _d_silu(x, out), _SILU)
 
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + e**(beta x)) / beta, and x itself where beta x > threshold, as PyTorch's ``softplus``;
@@ -635,55 +692,55 @@ class Value:
         beta, threshold = _number(beta, "beta", "softplus"), _number(threshold, "threshold", "softplus")
         x = self.data
         out = _softplus(x, beta, threshold)
-        return _node(out, (self,), _d_softplus(x, beta, threshold, out), _SOFTPLUS[beta, threshold])
+        return _unary(out, self, _d_softplus(x, beta, threshold, out), _SOFTPLUS[beta, threshold])
 
     def leaky_relu(self, negative_slope=0.01):
         """x where x > 0, else ``negative_slope`` times x; its derivative is the slope at 0 (PyTorch's)."""
         slope = _number(negative_slope, "negative_slope", "leaky_relu")
         x = self.data
         out = x if x > 0.0 else x * slope
-        return _node(out, (self,), _d_leaky_relu(x, slope, out), _LEAKY_RELU[(slope,)])
+        return _unary(out, self, _d_leaky_relu(x, slope, out), _LEAKY_RELU[(slope,)])
 
     def elu(self, alpha=1.0):
         """x where x > 0, else alpha (e**x - 1); derivative 1 above 0, alpha e**x at 0 and below (PyTorch's)."""
         alpha = _number(alpha, "alpha", "elu")
         x = self.data
         out = x if x > 0.0 else alpha * ieee.expm1(x)
-        return _node(out, (self,), _d_elu(x, alpha, out), _ELU[(alpha,)])
+        return _unary(out, self, _d_elu(x, alpha, out), _ELU[(alpha,)])
 
     def rsqrt(self):
         """1 / sqrt(x): inf at 0 (-inf at -0.0), nan below 0; derivative -x**-1.5 / 2."""
         x = self.data
         out = ieee.div(1.0, ieee.sqrt(x))
-        return _node(out, (self,), _d_rsqrt(x, out), _RSQRT)
+        return _unary(out, self, _d_rsqrt(x, out), _RSQRT)
 
     def square(self):
         """x * x; derivative 2x."""
         x = self.data
         out = x * x
-        return _node(out, (self,), _d_square(x, out), _SQUARE)
+        return _unary(out, self, _d_square(x, out), _SQUARE)
 
     def reciprocal(self):
         """1 / x: ±inf at ±0; derivative -1/x**2."""
         x = self.data
         out = ieee.div(1.0, x)
-        return _node(out, (self,), _d_reciprocal(x, out), _RECIPROCAL)
+        return _unary(out, self, _d_reciprocal(x, out), _RECIPROCAL)
 
     def sign(self):
         """1.0 above 0, -1.0 below, 0.0 at ±0 and at nan, as PyTorch's ``sign``; its gradient is exactly 0."""
         x = self.data
         out = _sign(x)
-        return _node(out, (self,), _d_sign(x, out), _SIGN)
+        return _unary(out, self, _d_sign(x, out), _SIGN)
 
     def sin(self):
         x = self.data
         out = ieee.sin(x)
-        return _node(out, (self,), _d_sin(x, out), _SIN)
+        return _unary(out, self, _d_sin(x, out), _SIN)
 
     def cos(self):
         x = self.data
         out = ieee.cos(x)
-        return _node(out, (self,), _d_cos(x, out), _COS)
+        return _unary(out, self, _d_cos(x, out), _COS)
 
     # ------------------------------------------------------------------ reverse mode
     def backward(self, create_graph=False):
@@ -732,33 +789,42 @@ def _backward(root):
     zero = _Zero()
     order, stack = [], [root]
     keep, push = order.append, stack.append
-    if root._prev:
+    if root._a is not None:
         keep(root)
         root.grad = zero
     while stack:
-        for child in stack.pop()._prev:
-            if child._prev and child.grad is not zero:
-                child.grad = zero
-                keep(child)
-                push(child)
+        v = stack.pop()
+        a = v._a
+        if type(a) is tuple:
+            for child in a:
+                if child._a is not None and child.grad is not zero:
+                    child.grad = zero
+                    keep(child)
+                    push(child)
+        elif a is not None:
+            if a._a is not None and a.grad is not zero:
+                a.grad = zero
+                keep(a)
+                push(a)
+            b = v._b
+            if b is not None and b._a is not None and b.grad is not zero:
+                b.grad = zero
+                keep(b)
+                push(b)
     order.sort(key=_by_creation, reverse=True)
     root.grad += 1.0
     for v in order:
-        # One loop body per number of operands, the two common ones unrolled: as fast as Python gets.
-        prev = v._prev
-        n = len(prev)
-        if n == 2:
-            a, b = prev
-            da, db = v._local
-            g = v.grad
-            a.grad += da * g
-            b.grad += db * g
-        elif n == 1:
-            prev[0].grad += v._local[0] * v.grad
-        elif n:
-            g = v.grad
-            for child, local in zip(prev, v._local):
+        # One loop body per kind of node, as fast as Python gets: unary and binary ops, then n-ary nodes.
+        a = v._a
+        g = v.grad
+        if type(a) is tuple:
+            for child, local in zip(a, v._da):
                 child.grad += local * g
+        else:
+            a.grad += v._da * g
+            b = v._b
+            if b is not None:
+                b.grad += v._db * g
 
 
 def _topological(root):
@@ -783,12 +849,12 @@ def _topological(root):
 # times slower), and no call of naivegrad's spans the loop. So every op runs with the collector paused, as
 # naivegrad's larger calls do (see naivegrad.scalar._collector): a collection that comes due meanwhile happens
 # at the next allocation outside an op. The ops are wrapped here, all at once (every method that makes a node
-# with ``_node``, a new one included), so that each still reads as its math. An op with options (gelu,
+# with ``_unary`` or ``_binary``, a new one included), so that each still reads as its math. An op with options (gelu,
 # softplus...) takes the general wrapper, which passes keywords and defaults on.
 def _pause_ops(cls):
     paused = {}
     for name, attr in list(vars(cls).items()):
-        if isinstance(attr, FunctionType) and "_node" in attr.__code__.co_names:
+        if isinstance(attr, FunctionType) and {"_unary", "_binary"} & set(attr.__code__.co_names):
             wrap = pausing_collector if attr.__defaults__ else pausing_op
             setattr(cls, name, paused.setdefault(id(attr), wrap(attr)))  # an alias (__radd__) shares one
 
