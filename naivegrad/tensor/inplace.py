@@ -44,10 +44,11 @@ import weakref
 import numpy as np
 
 from ..grad_mode import _state as _grad_state
-from .function import Context, Function, _QUIET, _fp_policy
-from .shapes import unbroadcast
+from .function import Context, Function, _QUIET, _fp_policy, _new_context
 from .tensor import Tensor, _bound, _make, _short
 from .hooks import _move_hooks
+from .ops import elementwise as E, movement as M
+from .ops.cast import Clone
 
 __all__ = ["AddInplace", "SubInplace", "MulInplace", "DivInplace", "FillInplace", "ZeroInplace", "CopyInplace",
            "ClampInplace"]
@@ -144,10 +145,10 @@ def resolve(node, ctx):
         q = p
         c = q._ctx
         while c is not None and c.epoch > e and c.fn in _INPLACE:
-            q = c.parents[0]
+            q = c.snapshot
             c = q._ctx
         if q is not p:
-            if np.may_share_memory(node.data, q.data):
+            if np.may_share_memory(node.data, p.data):
                 # node is a view of p (reshape, transpose, indexing...) and p was changed in place: node's
                 # value changed too, which its recorded history does not know (PyTorch rebases views).
                 name = p._ctx.fn.name
@@ -200,8 +201,8 @@ def _builtin_reads():
         M.Reshape: nothing, M.Transpose: nothing, M.Expand: nothing, M.Squeeze: nothing, M.Unsqueeze: nothing,
         M.Concatenate: nothing, M.Stack: nothing, M.Pad: nothing, M.GetItem: index,
     }
-    for cls in _INPLACE:  # they save private copies, and the operand they read
-        table[cls] = saved(*cls.backward_reads)
+    for cls in _INPLACE:  # their rules' (what they keep of x's old value is a private copy: never stamped)
+        table[cls] = table[cls.rule]
     _BUILTIN_READS.update(table)
     return _BUILTIN_READS
 
@@ -210,18 +211,72 @@ _BUILTIN_READS = {}
 
 
 # ---------------------------------------------------------------------------------------------- the ops
+# Each in-place op evaluates the rules of its out-of-place op (``rule``: Add, Sub, Mul, Div, Clip, Expand), on a
+# context prepared by that op's own forward: one derivative rule per op. What differs is only what the context
+# keeps: x's memory is about to be overwritten, so where a rule reads x's old value the context holds a private
+# copy of it (the output of a Clone of the snapshot, recorded as the in-place op's first parent, so that a
+# create_graph backward finds it among the parents: see ``apply_inplace``); and in place of the output, which
+# later in-place ops may overwrite too, it holds the tensor's array (never read by these rules; Div's quotient,
+# which is, is computed again from the operands).
+class _Record(Context):
+    """An in-place op's context: also keeps the snapshot (which its first parent is, or is a copy of), for
+    ``resolve`` (a slot: it survives ``release``)."""
+
+    __slots__ = ("snapshot",)
+
+
+def _as(rule, ctx, saved=None, need=None):
+    """``ctx`` (an in-place op's context, or its lifted form) as ``rule``'s: same attributes and saved values
+    (or ``saved``), ``fn`` the rule, for the rule's ``backward``/``jvp``."""
+    c = _new_context(Context)
+    c.fn, c.parents, c.epoch = rule, ctx.parents, ctx.epoch
+    c.needs_input_grad = ctx.needs_input_grad if need is None else need
+    c.__dict__.update(ctx.__dict__)
+    if saved is not None:
+        c.saved_tensors = saved
+    return c
+
+
 class _Inplace(Function):
-    """Base of the in-place ops: ``forward(ctx, x, other, ...)`` returns the new value of x (a new array,
-    which the engine writes into x's memory) and saves copies of what backward needs: x's memory is about
-    to be overwritten. Their first parent is the snapshot of x's old value, the second the operand."""
+    """Base of the in-place ops: ``forward(ctx, x, other, ...)`` runs ``rule``'s forward on ``ctx`` and
+    returns the new value of x (a new array, which the engine writes into x's memory); ``backward`` and
+    ``jvp`` run ``rule``'s on the context seen as ``rule``'s. x is the private copy of its old value when
+    ``keeps_old`` (the rule reads it for a gradient that is needed), else the tensor's own array."""
 
     name = ""  # the method's name, for messages
     casts = False  # whether any result may be cast into the tensor's dtype (copy_, fill_), or only a same-kind one
-    backward_reads = ()  # indices into saved_tensors of arrays that are not private copies
+    rule = None  # the out-of-place op whose rules are evaluated
+
+    @staticmethod
+    def keeps_old(need):
+        """Whether the rule reads x's old value for the gradients ``need`` (so x's memory must be copied)."""
+        return False
+
+    @staticmethod
+    def settle(ctx, d):
+        """After x's memory ``d`` was written: what the context keeps of the output is ``d`` (the fresh result
+        was only needed by ``jvp``, which ran before the write)."""
+        s = ctx.saved_tensors
+        ctx.saved_tensors = s[:-1] + (d,)
+
+    @staticmethod
+    def forward(ctx, x, o):
+        return ctx.fn.rule.forward(ctx, x, o)
+
+    @staticmethod
+    def backward(ctx, g):
+        fn = ctx.fn
+        return fn.rule.backward(_as(fn.rule, ctx), g)
+
+    @staticmethod
+    def jvp(ctx, tx, to):
+        fn = ctx.fn
+        return fn.rule.jvp(_as(fn.rule, ctx), tx, to)
 
 
 class AddInplace(_Inplace):
-    """``x.add_(other, alpha=1)``: x + alpha * other."""
+    """``x.add_(other, alpha=1)``: x + alpha * other: Add's rule (Sub's for alpha -1), and Mul's for the
+    product alpha * other (a constant times the operand)."""
 
     name = "add_"
     sign = 1
@@ -229,32 +284,44 @@ class AddInplace(_Inplace):
     @classmethod
     def _run(cls, ctx, x, o, alpha):
         ctx.alpha = a = cls.sign * alpha
-        ctx.o_shape = np.shape(o)
         if a == 1:
-            return np.add(x, o)
+            return E.Add.forward(ctx, x, o)
         if a == -1:
-            return np.subtract(x, o)
-        return np.add(x, np.multiply(a, o))
+            return E.Sub.forward(ctx, x, o)
+        return E.Add.forward(ctx, x, E.Mul.forward(_new_context(Context), a, o))
+
+    @staticmethod
+    def settle(ctx, d):
+        x, o, _ = ctx.saved_tensors
+        # alpha * other is only needed for its shape (Add's rule reads no value): other itself has it
+        ctx.saved_tensors = (x, ctx.operand, d) if ctx.alpha not in (1, -1) else (x, o, d)
+        del ctx.operand
 
     @staticmethod
     def forward(ctx, x, o, alpha=1):
+        ctx.operand = o
         return AddInplace._run(ctx, x, o, alpha)
 
     @staticmethod
     def backward(ctx, g):
         a = ctx.alpha
-        go = None
-        if ctx.needs_input_grad[1]:
-            go = unbroadcast(g if a == 1 else -g if a == -1 else a * g, ctx.o_shape)
-        return g, go
+        if a == 1 or a == -1:
+            return (E.Add if a == 1 else E.Sub).backward(_as(E.Add if a == 1 else E.Sub, ctx), g)
+        gx, go = E.Add.backward(_as(E.Add, ctx), g)
+        if go is not None:  # d(alpha * other)/d other, by Mul's rule
+            o = ctx.saved_tensors[1]
+            go = E.Mul.backward(_as(E.Mul, ctx, (a, o, None), (False, True)), go)[1]
+        return gx, go
 
     @staticmethod
     def jvp(ctx, tx, to):
         a = ctx.alpha
-        if to is None:
-            return tx
-        to = to if a == 1 else -to if a == -1 else a * to
-        return to if tx is None else tx + to
+        if a == 1 or a == -1:
+            return (E.Add if a == 1 else E.Sub).jvp(_as(E.Add if a == 1 else E.Sub, ctx), tx, to)
+        x, b, out = ctx.saved_tensors  # b: alpha * other (the settled context keeps other instead)
+        if to is not None:
+            to = E.Mul.jvp(_as(E.Mul, ctx, (a, ctx.operand, b)), None, to)
+        return E.Add.jvp(_as(E.Add, ctx), tx, to)
 
 
 class SubInplace(AddInplace):
@@ -265,86 +332,68 @@ class SubInplace(AddInplace):
 
     @staticmethod
     def forward(ctx, x, o, alpha=1):
+        ctx.operand = o
         return SubInplace._run(ctx, x, o, alpha)
 
 
 class MulInplace(_Inplace):
-    """``x.mul_(other)``: x * other (saves a copy of x when other needs its gradient)."""
+    """``x.mul_(other)``: x * other, by Mul's rule; d/dother reads x's old value (a copy is kept when other
+    needs its gradient)."""
 
     name = "mul_"
-    backward_reads = (0,)  # the operand (x_old is a private copy)
 
     @staticmethod
-    def forward(ctx, x, o):
-        ctx.save_for_backward(o, x.copy() if ctx.keep_x else None)
-        ctx.o_shape = np.shape(o)
-        return np.multiply(x, o)
-
-    @staticmethod
-    def backward(ctx, g):
-        o, x = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        return (g * o if need[0] else None), (unbroadcast(g * x, ctx.o_shape) if need[1] else None)
-
-    @staticmethod
-    def jvp(ctx, tx, to):
-        o, x = ctx.saved_tensors
-        r = None if tx is None else tx * o
-        if to is not None:
-            r = to * x if r is None else r + to * x
-        return r
+    def keeps_old(need):
+        return need[1]
 
 
 class DivInplace(_Inplace):
-    """``x.div_(other)``: x / other; d/dx = 1/other, d/dother = -(x/other)/other."""
+    """``x.div_(other)``: x / other, by Div's rule; d/dother reads the quotient, computed again from x's old
+    value (a copy is kept when other needs its gradient) and other."""
 
     name = "div_"
-    backward_reads = (0,)
 
     @staticmethod
-    def forward(ctx, x, o):
-        ctx.save_for_backward(o, x.copy() if ctx.keep_x else None)
-        ctx.o_shape = np.shape(o)
-        return np.true_divide(x, o)
+    def keeps_old(need):
+        return need[1]
+
+    @staticmethod
+    def settle(ctx, d):
+        a, b, _ = ctx.saved_tensors
+        ctx.saved_tensors = (a, b, None)  # the quotient: computed again by backward, where it is needed
 
     @staticmethod
     def backward(ctx, g):
-        o, x = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gx = g / o if need[0] else None
-        go = unbroadcast(-(g * (x / o) / o), ctx.o_shape) if need[1] else None
-        return gx, go
-
-    @staticmethod
-    def jvp(ctx, tx, to):
-        o, x = ctx.saved_tensors
-        r = None if tx is None else tx / o
-        if to is not None:
-            d = -(to * (x / o) / o)
-            r = d if r is None else r + d
-        return r
+        a, b, _ = ctx.saved_tensors
+        q = a / b if ctx.needs_input_grad[1] else None  # an op on Tensors in a create_graph backward
+        return E.Div.backward(_as(E.Div, ctx, (a, b, q)), g)
 
 
 class CopyInplace(_Inplace):
-    """``x.copy_(src)`` (and ``fill_``, ``zero_``): src, broadcast to x's shape; x's old value gets no
-    gradient."""
+    """``x.copy_(src)`` (and ``fill_``, ``zero_``): src broadcast to x's shape, by Expand's rule; x's old value
+    gets a zero gradient."""
 
     name = "copy_"
     casts = True
+    rule = M.Expand
+
+    @staticmethod
+    def settle(ctx, d):
+        del ctx.out  # (a view of src, for jvp)
 
     @staticmethod
     def forward(ctx, x, src):
-        ctx.o_shape = np.shape(src)
-        return np.broadcast_to(src, x.shape)
+        return M.Expand.forward(ctx, src if type(src) is np.ndarray else np.asarray(src), x.shape)
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        return (np.zeros(g.shape, g.dtype) if need[0] else None), (unbroadcast(g, ctx.o_shape) if need[1] else None)
+        go = M.Expand.backward(_as(M.Expand, ctx), g) if need[1] else None
+        return (np.zeros(g.shape, g.dtype) if need[0] else None), go
 
     @staticmethod
     def jvp(ctx, tx, to):
-        return None if to is None else to
+        return None if to is None else M.Expand.jvp(_as(M.Expand, ctx), to)
 
 
 class FillInplace(CopyInplace):
@@ -360,29 +409,35 @@ class ZeroInplace(FillInplace):
 
 
 class ClampInplace(_Inplace):
-    """``x.clamp_(min, max)``: x limited to [min, max]; the gradient passes where min <= x <= max."""
+    """``x.clamp_(min, max)``: x limited to [min, max], by Clip's rule (the gradient passes where
+    min <= x <= max), which reads x's old value: a copy is kept."""
 
     name = "clamp_"
+
+    @staticmethod
+    def keeps_old(need):
+        return need[0]
 
     @staticmethod
     def forward(ctx, x, _unused, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp_: give min, max or both (both are None)")
-        inside = np.ones(x.shape, dtype=bool)
-        if min is not None:
-            inside &= x >= min
-        if max is not None:
-            inside &= x <= max
-        ctx.inside = inside
-        return np.clip(x, min, max)
+        # array bounds are copied: the rule reads them, and they may be modified after (constants, no gradient)
+        min = min.copy() if type(min) is np.ndarray else min
+        max = max.copy() if type(max) is np.ndarray else max
+        return E.Clip.forward(ctx, x, min=min, max=max)
 
     @staticmethod
     def backward(ctx, g):
-        return np.where(ctx.inside, g, np.zeros((), g.dtype)), None
+        return E.Clip.backward(_as(E.Clip, ctx), g), None
 
     @staticmethod
     def jvp(ctx, tx, _):
-        return None if tx is None else np.where(ctx.inside, tx, np.zeros((), tx.dtype))
+        return None if tx is None else E.Clip.jvp(_as(E.Clip, ctx), tx)
+
+
+AddInplace.rule, MulInplace.rule, DivInplace.rule, ClampInplace.rule = E.Add, E.Mul, E.Div, E.Clip
+SubInplace.rule = E.Sub
 
 
 _INPLACE = frozenset((AddInplace, SubInplace, MulInplace, DivInplace, CopyInplace, FillInplace, ZeroInplace,
@@ -449,15 +504,22 @@ def apply_inplace(fn, t, other=None, **kwargs):
             if b != d.shape:
                 raise ValueError(f"{name}: an operand of shape {operand.shape} does not broadcast to the "
                                  f"tensor's shape {d.shape} (in-place ops keep the tensor's shape)")
-    if o_tensor and np.may_share_memory(o, d):
-        o = o.copy()  # x.mul_(x): the operand's value before the write
     tangent = t.tangent is not None or (o_tensor and other.tangent is not None)
-    ctx = Context(fn)
-    ctx.needs_input_grad = (record and t.requires_grad, record and o_grad)
-    ctx.keep_x = o_tensor and (ctx.needs_input_grad[1] or other.tangent is not None)
+    ctx = _Record(fn)
+    need = ctx.needs_input_grad = (record and t.requires_grad, record and o_grad)
+    x = d  # x's old value for the rule: d itself, read before the write, or a private copy kept for backward
+    x_ctx = o_ctx = None
+    if record and fn.keeps_old(need):
+        x_ctx = Context(Clone)  # the copy, a Clone of the snapshot: the rule's x in a create_graph backward
+        x = Clone.forward(x_ctx, d)
+    if other is t:
+        o = x  # x.mul_(x): the operand is x's old value too
+    elif record and o_tensor and np.may_share_memory(o, d):
+        o_ctx = Context(Clone)  # an operand sharing x's memory: its value before the write, a Clone of it
+        o = Clone.forward(o_ctx, o)
     tok = _fp_policy.set(_QUIET)
     try:
-        out = fn.forward(ctx, d, o, **kwargs)
+        out = fn.forward(ctx, x, o, **kwargs)
         new_tangent = None
         if tangent:
             new_tangent = fn.jvp(ctx, t.tangent, other.tangent if o_tensor else None)
@@ -473,21 +535,40 @@ def apply_inplace(fn, t, other=None, **kwargs):
     if tangent:
         if new_tangent is None:
             new_tangent = np.zeros(d.shape, d.dtype)
-        elif type(new_tangent) is not np.ndarray or new_tangent.shape != d.shape or new_tangent.dtype != d.dtype:
+        elif (type(new_tangent) is not np.ndarray or new_tangent.shape != d.shape or new_tangent.dtype != d.dtype
+              or not new_tangent.flags.writeable):
             fitted = np.empty(d.shape, d.dtype)
             fitted[...] = new_tangent
             new_tangent = fitted
     if record:
+        fn.settle(ctx, d)
         snapshot = _make(d, t.requires_grad, ctx0)
         snapshot.tangent = t.tangent
         _move_hooks(t, snapshot)
-        ctx.parents = (snapshot, (snapshot if other is t else other) if o_tensor else None)
+        first = snapshot if x_ctx is None else _copy_node(x, snapshot, x_ctx)
+        if not o_tensor:
+            second = None
+        elif other is t:
+            second = first
+        else:
+            second = other if o_ctx is None else _copy_node(o, other, o_ctx)
+        ctx.parents = (first, second)
+        ctx.snapshot = snapshot
         ctx.epoch = _epoch[0]
         t._ctx = ctx
         t.requires_grad = True
     if tangent:
         t.tangent = new_tangent
     return t
+
+
+def _copy_node(copy, of, ctx):
+    """The Tensor of ``copy`` (made by ``Clone.forward(ctx, of.data)``): recorded as a Clone of ``of`` when
+    ``of`` requires grad (its gradient passes on to ``of``), else a constant."""
+    if not of.requires_grad:
+        return _make(copy, False, None)
+    ctx.parents, ctx.needs_input_grad = (of,), (True,)
+    return _make(copy, True, ctx)
 
 
 # ---------------------------------------------------------------------- the Tensor methods
