@@ -5,7 +5,10 @@
   self.b)`` then relu: 2n + 1 nodes, no fused ``dot``), and parameterised by the Value class, so both runs
   build the same graph node for node and only the engine differs: forward and backward of micrograd's demo
   loss (hinge + L2) for MLP(2, [16, 16, 1]) on 100 two-moons points. Both runs sit in one benchmark group,
-  so the table's ratio column is the speed-up. The fused-``dot`` training step is measured in bench_nn.py.
+  so the table's ratio column is the speed-up; a second group runs both with Python's cyclic collector off
+  (the engines' own cost). The fused-``dot`` training step is measured in bench_nn.py.
+
+      pytest bench/bench_scalar.py -k engine    # prints both groups
 - ``scalar-engine: build a 1M-node graph``: building a large graph with the collector on against the same
   with it off (``gc.disable()`` around the round), in one group per way of building, so the ratio column
   reads on / off: op by op in user code (a chain ``y = y * a + b``), and by naivegrad's own calls (the
@@ -96,8 +99,9 @@ def forward_backward(Value, model):
     return loss
 
 
-def _run(benchmark, Value):
+def _run(benchmark, Value, collector):
     model = MLP(Value, 2, [16, 16, 1])
+    benchmark.group = GROUP[collector]
 
     def setup():
         gc.collect()  # the previous round's (or the other engine's) cyclic garbage is not billed to this round
@@ -106,22 +110,35 @@ def _run(benchmark, Value):
     def step(Value, model):
         # Only the loss's value leaves the round: its graph does not stay alive into the next round, where
         # the cyclic collector would have to walk it again.
-        return forward_backward(Value, model).data
+        was = gc.isenabled()
+        if collector == "off":
+            gc.disable()
+        try:
+            return forward_backward(Value, model).data
+        finally:
+            if was:
+                gc.enable()
 
     loss = benchmark.pedantic(step, setup=setup, rounds=10, warmup_rounds=1)
     assert math.isfinite(loss)
     return loss, model
 
 
-@pytest.mark.benchmark(group="scalar-engine: micrograd MLP graph, forward + backward")
-def bench_micrograd_engine(benchmark):
+# The collector on is the comparison users see; off on both sides it is the engines' own cost alone (the
+# collections then fall due after the round, untimed).
+GROUP = {"on": "scalar-engine: micrograd MLP graph, forward + backward",
+         "off": "scalar-engine: micrograd MLP graph, forward + backward, collector off on both sides"}
+
+
+@pytest.mark.parametrize("collector", ["on", "off"])
+def bench_micrograd_engine(benchmark, collector):
     engine = pytest.importorskip("micrograd.engine")
-    _run(benchmark, engine.Value)
+    _run(benchmark, engine.Value, collector)
 
 
-@pytest.mark.benchmark(group="scalar-engine: micrograd MLP graph, forward + backward")
-def bench_naivegrad_engine(benchmark):
-    loss, model = _run(benchmark, NaivegradValue)
+@pytest.mark.parametrize("collector", ["on", "off"])
+def bench_naivegrad_engine(benchmark, collector):
+    loss, model = _run(benchmark, NaivegradValue, collector)
     # Same graph, same numbers: the comparison is fair only if both engines compute the same thing.
     engine = pytest.importorskip("micrograd.engine")
     ref_model = MLP(engine.Value, 2, [16, 16, 1])
