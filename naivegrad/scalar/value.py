@@ -452,12 +452,12 @@ def _record_many(out, prev, local, op):
     """Record operands ``prev`` (a tuple of Values) with local derivatives ``local`` (a tuple) and ``op`` in the
     new node ``out``, as an n-ary node: a fused sum or dot, or a node built by hand. No operands: a leaf's
     slots, so that backward() stops there (a constant, such as the max of numbers)."""
-    if not prev:
-        out._a, out._op = None, op
-    elif not _threads_off[0] or _grad_state.enabled:
+    if _threads_off[0] and not _grad_state.enabled:
+        out._a, out._op = None, _UNRECORDED
+    elif prev:
         out._a, out._da, out._b, out._op = prev, local, None, op
     else:
-        out._a, out._op = None, _UNRECORDED
+        out._a, out._op = None, op
 
 
 def _const(x):
