@@ -22,22 +22,13 @@ from ..engines import is_value
 from ..tensor import Tensor
 from ..tensor import tensor as _tensor_module
 from ..tensor.ops import conv as _conv
+from ..tensor.tensor import _operand_tensor as _t
 
 __all__ = [
     "relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus",
     "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "linear", "conv2d", "max_pool2d",
     "avg_pool2d", "embedding", "layer_norm", "dropout", "one_hot", "pad",
 ]
-
-
-def _t(x, what):
-    """A Tensor as it is; numbers, lists and arrays as a constant Tensor (a clear TypeError otherwise)."""
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x, requires_grad=False)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{what}: expected a Tensor or an array of numbers ({e})") from None
 
 
 def _map_values(x, method, kwargs):

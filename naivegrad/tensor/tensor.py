@@ -826,8 +826,17 @@ def _bound(x, name):
     return a
 
 
-def _operand_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x, requires_grad=False)
+def _operand_tensor(x, what=None):
+    """A Tensor as it is; numbers, lists and arrays as a constant Tensor. With ``what`` (the function's name),
+    what Tensor() refuses becomes a TypeError naming it."""
+    if isinstance(x, Tensor):
+        return x
+    if what is None:
+        return Tensor(x, requires_grad=False)
+    try:
+        return Tensor(x, requires_grad=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: expected a Tensor or an array of numbers ({e})") from None
 
 
 def _index(index):

@@ -31,7 +31,7 @@ from numpy.lib.stride_tricks import as_strided
 from ...conv_args import as_batch, conv_padding, out_size, pair
 from .. import inplace as _inplace
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, _operand_tensor as _tensor
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "conv2d", "max_pool2d", "avg_pool2d"]
 
@@ -833,15 +833,6 @@ def _real_cells(size, before, k, s, o):
 
 
 # ---------------------------------------------------------------------- functional forms
-def _tensor(x, what):
-    if isinstance(x, Tensor):
-        return x
-    try:
-        return Tensor(x, requires_grad=False)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{what} must be a Tensor or an array of numbers: {e}") from None
-
-
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of ``input`` (N, C, H, W) or (C, H, W) with ``weight`` (O, C / groups, kh, kw), plus
     ``bias`` (O,) if given, as ``torch.nn.functional.conv2d``. ``stride``, ``padding`` (or "valid"/"same")
