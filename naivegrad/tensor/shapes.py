@@ -29,8 +29,13 @@ def unbroadcast(grad, shape):
     return grad
 
 
+class AxisError(ValueError, IndexError):
+    """An axis (``dim``) out of range: an IndexError, as PyTorch raises ("Dimension out of range"), and a
+    ValueError, as naivegrad raised before (numpy's ``AxisError`` is both too)."""
+
+
 def normalize_axis(axis, ndim, shape, what):
-    """``axis`` (an int, negative counting from the end) as a non-negative int, or a ValueError naming it."""
+    """``axis`` (an int, negative counting from the end) as a non-negative int, or an ``AxisError`` naming it."""
     if type(axis) is not int:
         try:
             axis = operator.index(axis)
@@ -38,10 +43,10 @@ def normalize_axis(axis, ndim, shape, what):
             raise TypeError(f"{what}: axis must be an int, got {type(axis).__name__}: {axis!r}") from None
     if axis < 0:
         if axis < -ndim:
-            raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
+            raise AxisError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
         return axis + ndim
     if axis >= ndim:
-        raise ValueError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
+        raise AxisError(f"{what}: axis {axis} is out of range for a tensor of shape {tuple(shape)}")
     return axis
 
 

@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..function import Function
-from ..shapes import normalize_axes
+from ..shapes import AxisError, normalize_axes
 from ..tensor import Tensor, _make
 from ._rules import spread, value
 from ._tangents import fit
@@ -226,7 +226,7 @@ def check_dim(dim, shape, what):
         raise TypeError(f"{what}: dim must be one int (as in PyTorch), got {type(dim).__name__}: {dim!r}")
     nd = max(len(shape), 1)
     if not -nd <= dim < nd:
-        raise ValueError(f"{what}: dim {dim} is out of range for a tensor of shape {tuple(shape)} "
+        raise AxisError(f"{what}: dim {dim} is out of range for a tensor of shape {tuple(shape)} "
                          f"(dims {-nd} to {nd - 1})")
     return int(dim) % nd
 
