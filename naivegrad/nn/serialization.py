@@ -86,17 +86,21 @@ def load(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
     if _is_safetensors_path(path):
         return _load_safetensors(path)
+    # The file is opened here, not by np.load: given a path, np.load leaves its own handle open when the
+    # archive turns out damaged.
     with open(path, "rb") as fh:
         if fh.read(4) != b"PK\x03\x04":  # every .npz is a zip archive; anything else is not ours
             raise ValueError(f"cannot read checkpoint {path!r}: not an .npz archive")
-    try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, NpzFile):
-            raise ValueError("not an .npz archive")
-        with f:
-            return OrderedDict((k, f[k]) for k in f.files)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"cannot read checkpoint {path!r}: damaged or not written by naivegrad ({exc})") from None
+        fh.seek(0)
+        try:
+            f = np.load(fh, allow_pickle=False)
+            if not isinstance(f, NpzFile):
+                raise ValueError("not an .npz archive")
+            with f:
+                return OrderedDict((k, f[k]) for k in f.files)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+            raise ValueError(f"cannot read checkpoint {path!r}: damaged or not written by naivegrad "
+                             f"({exc})") from None
 
 
 def _load_safetensors(path):
