@@ -7,7 +7,9 @@ An in-place op writes its result into the tensor's own array, so numpy views of 
   ``naivegrad.no_grad()`` it is allowed, as an optimizer's update is;
 - on any other tensor, when grad mode is on and the tensor or the operand requires grad, the op is recorded:
   the tensor's history is *rebased*. Its ``_ctx`` becomes the in-place op's context, whose first parent is a
-  snapshot: a Tensor standing for the old value, holding the old ``_ctx`` (and the hooks registered so far).
+  snapshot: a Tensor standing for the old value, holding the old ``_ctx`` (and the hooks registered so far);
+  or, where the op's rule reads the old value (``mul_``'s and ``div_``'s gradient of the operand, ``clamp_``),
+  a Clone of the snapshot: a private copy of that value, made before the write (see ``_Inplace``).
   Ops recorded before the in-place op keep sending their gradient to the old value (see ``resolve``). The
   snapshot does not refer to the tensor, so rebasing makes no reference cycle, except when the operand was
   computed from the tensor itself (``y.add_(f(y))``): that one lasts until a backward resolves it (or Python's
@@ -280,10 +282,12 @@ class AddInplace(_Inplace):
 
     name = "add_"
     sign = 1
+    rule = E.Add
 
-    @classmethod
-    def _run(cls, ctx, x, o, alpha):
-        ctx.alpha = a = cls.sign * alpha
+    @staticmethod
+    def forward(ctx, x, o, alpha=1):
+        ctx.alpha = a = ctx.fn.sign * alpha
+        ctx.operand = o
         if a == 1:
             return E.Add.forward(ctx, x, o)
         if a == -1:
@@ -291,37 +295,25 @@ class AddInplace(_Inplace):
         return E.Add.forward(ctx, x, E.Mul.forward(_new_context(Context), a, o))
 
     @staticmethod
-    def settle(ctx, d):
-        x, o, _ = ctx.saved_tensors
-        # alpha * other is only needed for its shape (Add's rule reads no value): other itself has it
-        ctx.saved_tensors = (x, ctx.operand, d) if ctx.alpha not in (1, -1) else (x, o, d)
-        del ctx.operand
-
-    @staticmethod
-    def forward(ctx, x, o, alpha=1):
-        ctx.operand = o
-        return AddInplace._run(ctx, x, o, alpha)
+    def settle(ctx, d):  # alpha * other, a new array, is kept only for its shape (Add reads no value): other's
+        ctx.saved_tensors = (ctx.saved_tensors[0], ctx.__dict__.pop("operand"), d)
 
     @staticmethod
     def backward(ctx, g):
         a = ctx.alpha
-        if a == 1 or a == -1:
-            return (E.Add if a == 1 else E.Sub).backward(_as(E.Add if a == 1 else E.Sub, ctx), g)
-        gx, go = E.Add.backward(_as(E.Add, ctx), g)
-        if go is not None:  # d(alpha * other)/d other, by Mul's rule
-            o = ctx.saved_tensors[1]
-            go = E.Mul.backward(_as(E.Mul, ctx, (a, o, None), (False, True)), go)[1]
+        rule = E.Sub if a == -1 else E.Add
+        gx, go = rule.backward(_as(rule, ctx), g)
+        if go is not None and a != 1 and a != -1:  # d(alpha * other)/d other
+            go = E.Mul.backward(_as(E.Mul, ctx, (a, ctx.saved_tensors[1], None), (False, True)), go)[1]
         return gx, go
 
     @staticmethod
     def jvp(ctx, tx, to):
         a = ctx.alpha
-        if a == 1 or a == -1:
-            return (E.Add if a == 1 else E.Sub).jvp(_as(E.Add if a == 1 else E.Sub, ctx), tx, to)
-        x, b, out = ctx.saved_tensors  # b: alpha * other (the settled context keeps other instead)
-        if to is not None:
-            to = E.Mul.jvp(_as(E.Mul, ctx, (a, ctx.operand, b)), None, to)
-        return E.Add.jvp(_as(E.Add, ctx), tx, to)
+        rule = E.Sub if a == -1 else E.Add
+        if to is not None and a != 1 and a != -1:  # (before settle: saved_tensors[1] is alpha * other)
+            to = E.Mul.jvp(_as(E.Mul, ctx, (a, ctx.operand, ctx.saved_tensors[1])), None, to)
+        return rule.jvp(_as(rule, ctx), tx, to)
 
 
 class SubInplace(AddInplace):
@@ -329,11 +321,7 @@ class SubInplace(AddInplace):
 
     name = "sub_"
     sign = -1
-
-    @staticmethod
-    def forward(ctx, x, o, alpha=1):
-        ctx.operand = o
-        return SubInplace._run(ctx, x, o, alpha)
+    rule = E.Sub
 
 
 class MulInplace(_Inplace):
@@ -341,6 +329,7 @@ class MulInplace(_Inplace):
     needs its gradient)."""
 
     name = "mul_"
+    rule = E.Mul
 
     @staticmethod
     def keeps_old(need):
@@ -352,6 +341,7 @@ class DivInplace(_Inplace):
     value (a copy is kept when other needs its gradient) and other."""
 
     name = "div_"
+    rule = E.Div
 
     @staticmethod
     def keeps_old(need):
@@ -413,6 +403,7 @@ class ClampInplace(_Inplace):
     min <= x <= max), which reads x's old value: a copy is kept."""
 
     name = "clamp_"
+    rule = E.Clip
 
     @staticmethod
     def keeps_old(need):
@@ -434,10 +425,6 @@ class ClampInplace(_Inplace):
     @staticmethod
     def jvp(ctx, tx, _):
         return None if tx is None else E.Clip.jvp(_as(E.Clip, ctx), tx)
-
-
-AddInplace.rule, MulInplace.rule, DivInplace.rule, ClampInplace.rule = E.Add, E.Mul, E.Div, E.Clip
-SubInplace.rule = E.Sub
 
 
 _INPLACE = frozenset((AddInplace, SubInplace, MulInplace, DivInplace, CopyInplace, FillInplace, ZeroInplace,

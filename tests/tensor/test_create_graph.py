@@ -341,8 +341,11 @@ def test_inplace_ops_differentiate_twice(mutate):
     np.testing.assert_allclose(h.data, expected, rtol=1e-6, atol=1e-8)
 
 
-def test_mul_inplace_with_an_operand_needing_grad_refuses_create_graph():
+def test_mul_inplace_with_an_operand_needing_grad_differentiates_twice():
+    # y = x * x, written in place: d/dx = 2x, d2/dx2 = 2 (tests/tensor/test_inplace_rules.py checks more)
     x = Tensor(np.array([0.3, 0.7]))
     y = (x * 1.0).mul_(x)
-    with pytest.raises(NotImplementedError, match="MulInplace"):
-        grad(y.sum(), [x], create_graph=True)
+    (g,) = grad(y.sum(), [x], create_graph=True)
+    (h,) = grad(g.sum(), [x])
+    np.testing.assert_allclose(g.data, 2 * x.data, rtol=0, atol=0)
+    np.testing.assert_allclose(np.asarray(h), [2.0, 2.0], rtol=0, atol=0)
