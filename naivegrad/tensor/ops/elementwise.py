@@ -842,8 +842,15 @@ def erf(x):
 
 
 def _sigmoid(z):
-    """1 / (1 + e**-z), two-branched as Sigmoid's forward, so that exp never overflows."""
-    e = np.exp(-np.abs(z))
+    """1 / (1 + e**-z), two-branched as Sigmoid's forward, so that exp never overflows.
+
+    A Tensor z (a rule on the create_graph path: silu, softplus, the tanh gelu) takes the exponent -z or z by
+    the sign of z's value, not -|z|: |z|'s derivative at 0 is sgn(0) = 0, which would make the sigmoid's
+    derivative 0 at z = 0 (it is 1/4) and the second derivatives of those activations wrong there."""
+    if type(z) is Tensor:
+        e = np.exp(np.where(z.data >= 0, -z, z))
+    else:
+        e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 

@@ -486,10 +486,11 @@ def _sign(x):
 class Norm(Function):
     """The vector p-norm over ``axis`` (all of it by default), as ``torch.linalg.vector_norm``:
     (sum |x|**p)**(1/p) for any float p, max |x| for p = inf, min |x| for -inf, the count of nonzero elements
-    for p = 0 (gradient 0). The gradients are PyTorch's, with its conventions where the norm is not
-    differentiable: 0 at the zero vector (p > 1: x / norm is taken as 0 there), sgn(x) for p = 1 (0 at 0), the
-    gradient shared among the tied largest |x| for p = inf (a nan counts among them: nan's sgn is 0), and 0 for
-    the zero elements when p < 1. p < 0 and p = +-inf have no value on an empty slice (an error)."""
+    for p = 0 (no gradient: nothing flows back, as in PyTorch). The gradients are PyTorch's, with its
+    conventions where the norm is not differentiable: 0 at the zero vector (p > 1: x / norm is taken as 0
+    there), sgn(x) for p = 1 (0 at 0), the gradient shared among the tied largest |x| for p = inf (a nan
+    counts among them: nan's sgn is 0), and 0 for the zero elements when p < 1. p < 0 and p = +-inf have no
+    value on an empty slice (an error)."""
 
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):
@@ -524,7 +525,9 @@ class Norm(Function):
         vx, vnorm = value(x), value(norm)
         zero = np.zeros((), x.dtype)
         if p == 0.0:
-            return np.zeros(x.shape, x.dtype)
+            # No gradient at all (PyTorch's undefined one), not zeros: zeros would meet the derivatives of the
+            # ops before this one, and 0 * inf or 0 * nan there is nan, where PyTorch passes nothing back.
+            return None
         if p == 1.0:
             return _sign(vx) * g
         if p == 2.0:
@@ -623,7 +626,9 @@ class Prod(Function):
     """The product over ``axis`` (None: all elements; an int, as PyTorch's ``prod(dim)``). The gradient of each
     element is the product of the others (computed without dividing, so one zero or several are exact), times
     the output's gradient; as PyTorch, the product of everything (``axis=None``) with two zeros or more has
-    the gradient 0 exactly (selected, even from an infinite gradient), and its tangent is 0."""
+    the gradient 0 exactly (selected, even from an infinite gradient), and its tangent is 0. A create_graph
+    backward there multiplies by the products of the others (all 0) instead, as PyTorch in grad mode: the
+    gradient's own derivative is not 0."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -637,8 +642,11 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        if ctx.flat_zeros:
+        if ctx.flat_zeros and type(g) is not Tensor:
             return np.zeros(x.shape, g.dtype)
+        # On the create_graph path (a Tensor g) the products of the others, as PyTorch with grad mode on (its
+        # prod_safe_zeros_backward): their values are 0 as well, but their own derivatives are not (the
+        # second derivative of x0 x1 ... in the two zeros is the product of the rest).
         return g.reshape(ctx.kept_shape) * _others(x, ctx.axes)
 
     @staticmethod
