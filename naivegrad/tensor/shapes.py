@@ -50,10 +50,34 @@ def normalize_axis(axis, ndim, shape, what):
     return axis
 
 
+def scalar_dims(dims, what, distinct=True):
+    """The dims of a 0-d tensor, checked: 0 and -1 only, as in PyTorch (``torch.tensor(3.).sum(0)``, ``softmax(0)``,
+    ``flip(0)``), and named once unless not ``distinct`` (``transpose(0, -1)``): they are the same dim. Returns
+    ``()``: an op over them is an op over no axis at all."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if distinct and len(dims) > 1:
+        raise ValueError(f"{what}: repeated axis in {dims!r} for a tensor of shape () (0 and -1 are its one dim)")
+    for d in dims:
+        if type(d) is not int:
+            try:
+                d = operator.index(d)
+            except TypeError:
+                raise TypeError(f"{what}: axis must be an int, got {type(d).__name__}: {d!r}") from None
+        if d not in (0, -1):
+            raise AxisError(f"{what}: axis {d} is out of range for a tensor of shape () (a 0-d tensor has "
+                            f"dims 0 and -1)")
+    return ()
+
+
 def normalize_axes(axis, ndim, shape, what):
-    """``axis`` (None, an int or a tuple of ints) as a sorted tuple of distinct non-negative axes."""
+    """``axis`` (None, an int or a tuple of ints) as a sorted tuple of distinct non-negative axes.
+
+    A 0-d tensor has the dims 0 and -1, as in PyTorch (``torch.tensor(3.).sum(0)``): reducing or squeezing
+    over them is reducing over no axis at all, ``()``."""
     if axis is None:
         return tuple(range(ndim))
+    if ndim == 0:
+        return scalar_dims(axis, what)
     if isinstance(axis, (tuple, list)):
         axes = tuple(normalize_axis(a, ndim, shape, what) for a in axis)
         if len(set(axes)) != len(axes):

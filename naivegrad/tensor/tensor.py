@@ -636,12 +636,18 @@ class Tensor:
         """exp(self) / sum(exp(self)) along ``axis`` (or PyTorch's ``dim``), stable for large logits."""
         if dim is not None:
             axis = _one_axis("softmax", axis, dim)
+        if self.data.ndim == 0:  # a 0-d tensor has dims 0 and -1, as in PyTorch: its softmax is 1
+            scalar_dims(axis, "softmax")
+            return Softmax.apply(self.reshape(1), axis=0).reshape(())
         return Softmax.apply(self, axis=axis)
 
     def logsoftmax(self, axis=-1, *, dim=None):
         """log(softmax(self)) along ``axis`` (or ``dim``), computed as self - logsumexp(self) (seed name)."""
         if dim is not None:
             axis = _one_axis("logsoftmax", axis, dim)
+        if self.data.ndim == 0:
+            scalar_dims(axis, "logsoftmax")
+            return LogSoftmax.apply(self.reshape(1), axis=0).reshape(())
         return LogSoftmax.apply(self, axis=axis)
 
     log_softmax = logsoftmax
@@ -679,6 +685,8 @@ class Tensor:
         if not axes:
             return Transpose.apply(self, axes=None)
         nd = self.data.ndim
+        if len(axes) == 2 and nd == 0:  # dims 0 and -1, as in PyTorch: nothing to swap
+            return Transpose.apply(self, axes=scalar_dims(axes, "transpose", distinct=False))
         if len(axes) == 2:
             i, j = (normalize_axis(a, nd, self.shape, "transpose") for a in axes)
             perm = list(range(nd))
@@ -881,7 +889,7 @@ from .ops.activation import LogSoftmax, Softmax  # noqa: E402
 from .ops.movement import (  # noqa: E402
     Concatenate, Expand, GetItem, Pad, Reshape, Squeeze, Stack, Transpose, Unsqueeze,
 )
-from .shapes import normalize_axis  # noqa: E402
+from .shapes import normalize_axis, scalar_dims  # noqa: E402
 from .ops import movement as _movement  # noqa: E402
 from .ops.cast import Cast, Clone  # noqa: E402
 

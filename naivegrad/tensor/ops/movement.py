@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from ..function import Function
-from ..shapes import normalize_axes, normalize_axis, unbroadcast
+from ..shapes import normalize_axes, normalize_axis, scalar_dims, unbroadcast
 from ._tangents import fit
 from ..tensor import Tensor
 
@@ -801,6 +801,8 @@ def _dims(dims, shape, what):
     """An int or a sequence of ints (``f(0, 1)``, ``f((0, 1))``) as distinct non-negative axes, in order."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    if not shape:
+        return scalar_dims(dims, what)
     axes = tuple(normalize_axis(d, len(shape), shape, what) for d in dims)
     if len(set(axes)) != len(axes):
         raise ValueError(f"{what}: dim repeated in {tuple(dims)!r} (a tensor of shape {tuple(shape)})")
