@@ -8,10 +8,10 @@ against the other::
     loss = F.cross_entropy(F.linear(h, w2), targets)
 
 The elementwise activations (``relu``, ``gelu``, ``silu``, ``tanh``, ``sigmoid``...) also take the scalar
-engine's ``Value``, or nested lists / object arrays of Values, and apply the Value method of the same name:
-the same function runs on either engine. Options PyTorch has and naivegrad does not yet (``ceil_mode``,
-``dilation`` of pooling, padding modes other than ``"constant"``) raise ``NotImplementedError`` naming the option,
-rather than being ignored.
+engine's ``Value``, or nested lists / object arrays of Values (plain numbers among them become Values), and
+apply the Value method of the same name: the same function runs on either engine. Options PyTorch has and
+naivegrad does not yet (``ceil_mode``, ``dilation`` of pooling, padding modes other than ``"constant"``) raise
+``NotImplementedError`` naming the option, rather than being ignored.
 """
 
 import numbers
@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from ..engines import is_value
+from ..scalar import Value
 from ..tensor import Tensor
 from ..tensor import tensor as _tensor_module
 from ..tensor.ops import conv as _conv
@@ -31,18 +32,35 @@ __all__ = [
 ]
 
 
+def _holds_values(x):
+    """Is ``x`` a Value, or nested lists / tuples / an object array with a Value anywhere inside?"""
+    if is_value(x):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype == object and any(_holds_values(v) for v in x.ravel().tolist())
+    return isinstance(x, (list, tuple)) and any(_holds_values(v) for v in x)
+
+
 def _map_values(x, method, kwargs):
-    """The Value method ``method`` applied to a Value, or to each Value of nested lists / an object array."""
+    """The Value method ``method`` applied to every element of a Value / nested lists / an object array that
+    holds Values (plain numbers among them become Values first, as the scalar backend's activations do), or
+    None when ``x`` holds no Value (it is then taken as a Tensor)."""
+    return _apply_values(x, method, kwargs) if _holds_values(x) else None
+
+
+def _apply_values(x, method, kwargs):
     if is_value(x):
         return getattr(x, method)(**kwargs)
-    if isinstance(x, np.ndarray) and x.dtype == object:
+    if isinstance(x, np.ndarray):
         out = np.empty(x.shape, dtype=object)
         for i in np.ndindex(x.shape):
-            out[i] = _map_values(x[i], method, kwargs)
+            out[i] = _apply_values(x[i], method, kwargs)
         return out
-    if isinstance(x, (list, tuple)) and x and any(is_value(v) or isinstance(v, (list, tuple)) for v in x):
-        return [_map_values(v, method, kwargs) for v in x]
-    return None
+    if isinstance(x, (list, tuple)):
+        return [_apply_values(v, method, kwargs) for v in x]
+    if isinstance(x, (numbers.Real, np.number)) and not isinstance(x, (bool, np.bool_, np.complexfloating)):
+        return getattr(Value(float(x)), method)(**kwargs)
+    raise TypeError(f"{method}: expected Values or real numbers among the Values, got {type(x).__name__}: {x!r}")
 
 
 def _elementwise(method, doc):

@@ -22,6 +22,7 @@ from ..scalar import Value
 from ..scalar import sum as vsum
 from ..tensor import Tensor
 from ..tensor.tensor import nll_loss as _tensor_nll_loss  # one op: its backward is a scatter
+from ..tensor.tensor import where as _where
 from .backend import cast
 
 __all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy", "nll_loss"]
@@ -190,14 +191,19 @@ def _check_pm1(y):
 def binary_cross_entropy(probs, targets):
     """-mean(y log p + (1 - y) log(1 - p)) for probabilities p (e.g. after sigmoid) and targets in [0, 1].
 
-    As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a finite loss.
+    As in PyTorch, each log is clamped at -100 so that p = 0 or 1 gives a finite loss, and a probability
+    outside [0, 1] (or nan) raises ``ValueError``. A clamped log is a constant: it passes no gradient, on both
+    engines (never nan). PyTorch's backward is (p - y) / max(p (1 - p), 1e-12) instead, so where
+    p (1 - p) < 1e-12 its gradient differs from the derivative computed here.
     """
     if is_tensor(probs):
         y = _tensor_target(targets, probs, "binary_cross_entropy")
-        logp = probs.log().maximum(-100.0)
-        log1mp = (1.0 - probs).log().maximum(-100.0)
+        _check_probabilities(probs.data)
+        logp = _clamped_log(probs)
+        log1mp = _clamped_log(1.0 - probs)
         return -(y * logp + (1.0 - y) * log1mp).mean()
     vs, ys = _scalar_targets(probs, targets, "binary_cross_entropy")
+    _check_probabilities(np.array([v.data for v in vs]))
     terms = []
     for p, y in zip(vs, ys):
         lp, l1p = p.log(), (1.0 - p).log()
@@ -206,6 +212,22 @@ def binary_cross_entropy(probs, targets):
         l1p = l1p if l1p.data > -100.0 else Value(-100.0)
         terms.append(y * lp + (1.0 - y) * l1p)
     return -vsum(terms) * (1.0 / len(vs))
+
+
+def _check_probabilities(p):
+    bad = p[~((p >= 0.0) & (p <= 1.0))]  # also nan
+    if bad.size:
+        raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1] (as PyTorch), got {bad.ravel()[0]!r}")
+
+
+def _clamped_log(t):
+    """log(t), and the constant -100 where that is below -100 (p = 0 included), as the scalar engine's: the
+    clamped entries get exactly zero gradient (their log is never differentiated, so no 0 * inf = nan)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = np.log(t.data) > -100.0
+    if keep.all():
+        return t.log()
+    return _where(keep, _where(keep, t, 1.0).log(), -100.0)
 
 
 def _labels(labels, n, lshape, what):

@@ -127,9 +127,11 @@ class BatchNorm1d(Module):
                                                self.eps)
             return y
         n = shape[0] * (shape[2] if len(shape) == 3 else 1)
-        if self.training and n <= 1:
-            raise ValueError(f"BatchNorm1d in training needs more than 1 value per channel, got input of shape "
-                             f"{shape}; use a larger batch, or model.eval()")
+        if n <= 1:  # the batch's own statistics (training, or no running ones): one value normalizes to 0
+            hint = "model.eval()" if self.track_running_stats else "track_running_stats=True and model.eval()"
+            raise ValueError(f"BatchNorm1d {'in training' if self.training else 'without running statistics'} "
+                             f"needs more than 1 value per channel, got input of shape {shape}; use a larger "
+                             f"batch, or {hint}")
         y, mean, var = self._backend.batch_norm(x, self.weight, self.bias, None, None, self.eps)
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
