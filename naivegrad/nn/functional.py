@@ -298,10 +298,9 @@ def embedding(input, weight, padding_idx=None):
         raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {w.shape}")
     ids = _indices(input, "embedding")
     n = w.shape[0]
-    if ids.size and (ids.min() < -n or ids.max() >= n):
-        bad = ids[(ids < -n) | (ids >= n)].reshape(-1)[0]
-        raise IndexError(f"embedding: id {bad} is out of range for {n} embeddings")
-    ids = np.where(ids < 0, ids + n, ids)
+    if ids.size and (ids.min() < 0 or ids.max() >= n):  # negative ids too: a bug upstream, as torch says
+        bad = ids[(ids < 0) | (ids >= n)].reshape(-1)[0]
+        raise IndexError(f"embedding: id {bad} is out of range for {n} embeddings (ids must be in 0..{n - 1})")
     out = w[ids]
     if padding_idx is not None:
         p = int(padding_idx) + (n if padding_idx < 0 else 0)

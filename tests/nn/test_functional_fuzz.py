@@ -564,3 +564,12 @@ def test_regression_activations_on_values_mixed_with_numbers_map_every_element(n
     np.testing.assert_allclose(out.reshape(expected.shape), expected, rtol=1e-12, atol=1e-15)
     with pytest.raises(TypeError, match="str"):
         getattr(F, name)([Value(1.0), "2"], **kw)
+
+
+@pytest.mark.parametrize("bad", [-1, -4, 4])
+def test_embedding_refuses_ids_out_of_range_negative_ones_too_as_torch(bad):
+    w = np.arange(12.0).reshape(4, 3)
+    with pytest.raises(IndexError, match=str(bad)):
+        F.embedding(np.array([0, bad]), Tensor(w))
+    with pytest.raises(IndexError):  # the oracle refuses the same ids
+        torch.nn.functional.embedding(torch.tensor([0, bad]), torch.tensor(w))
