@@ -63,7 +63,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed(o, g, create_graph, "grad()") for o, g in zip(outputs, grad_outputs)]
-    _, grads = _walk(outputs, seeds, retain_graph, create_graph)
+    _, grads = _walk(outputs, seeds, retain_graph, create_graph, inputs)
     result = []
     for i, x in enumerate(inputs):
         g = grads.get(x)

@@ -8,7 +8,7 @@ that are already Values (their caller may differentiate the result).
 
 import numpy as np
 
-from ..grad_mode import enable_grad, no_grad
+from ..grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..scalar import Value
 from ..scalar.higher_order import grad as _grad
 from .nesting import active, running
@@ -38,8 +38,10 @@ def _with_args(args, argnums, specs, inputs):
 class _Pullback:
     """f's output, and how to pull cotangents on it back to the primals (one flat list per argnum)."""
 
-    def __init__(self, output, out_leaves, out_tree, inputs, create_graph):
+    def __init__(self, output, out_leaves, out_tree, inputs, create_graph, mark=None):
         self.output = output
+        self.mark = mark  # Values with a smaller id existed before f ran: f closes over them (None: ignore)
+        self._closes = None
         self.out_leaves = out_leaves
         self.out_tree = out_tree
         self.inputs = inputs
@@ -53,9 +55,31 @@ class _Pullback:
             i += len(ins)
         return out
 
+    def _closes_over_values(self):
+        """True if f's output depends on Values made before f ran (parameters f closes over), other than
+        through the inputs: the gradients depend on those too, so they must be Values with a graph."""
+        if self._closes is None:
+            mark = self.mark
+            mine = set(self.flat_inputs)
+            seen = set()
+            stack = [v for v in self.out_leaves if v not in mine]
+            found = False
+            while stack and not found:
+                v = stack.pop()
+                if v in seen:
+                    continue
+                seen.add(v)
+                if v._id < mark:
+                    found = True
+                    break
+                stack.extend(c for c in v._prev if c not in mine)
+            self._closes = found
+        return self._closes
+
     def pull(self, seeds):
         """Gradients of sum_k seeds[k] * out_k; seeds are floats, or Values (then the result has a graph)."""
-        graph = self.create_graph or bool(active("scalar")) or any(type(s) is Value for s in seeds)
+        graph = self.create_graph or bool(active("scalar")) or any(type(s) is Value for s in seeds) or (
+            self.mark is not None and self._closes_over_values())
         return self._split(_grad(self.out_leaves, self.flat_inputs, seeds, create_graph=graph))
 
     def pull_one(self, k):
@@ -77,13 +101,15 @@ class ScalarEngine:
         graph = bool(active("scalar")) or bool(create_graph) or (create_graph is None and any(
             type(v) is Value for leaves, _ in specs for v in leaves
         ))
+        # Values made before f runs (ids below mark) that f's output reaches are parameters it closes over.
+        mark = Value(0.0)._id if create_graph is None and is_grad_enabled() and not graph else None
         with running("scalar", "reverse", name), enable_grad():
             # A Value primal gets a node of its own (x * 1.0): derivatives are taken with respect to this
             # argument, not to other uses of the same Value that f may close over.
             inputs = [[v * 1.0 if type(v) is Value else Value(v) for v in leaves] for leaves, _ in specs]
             output = f(*_with_args(args, argnums, specs, inputs))
         out_leaves, out_tree = _output_leaves(output, name)
-        return _Pullback(output, out_leaves, out_tree, inputs, graph)
+        return _Pullback(output, out_leaves, out_tree, inputs, graph, mark)
 
     # ------------------------------------------------------------------ forward mode
     def forward(self, f, args, argnums, specs, tangents, name, record=True):
@@ -173,7 +199,7 @@ class ScalarEngine:
     def in_shape(self, leaves, tree, name):
         return tree_shape(tree, f"{name}: an argument")
 
-    def jacobian(self, columns_or_rows, out_shape, in_shape, by_rows):
+    def jacobian(self, columns_or_rows, out_shape, in_shape, by_rows, dtype=None):
         """Assemble a Jacobian of shape out_shape + in_shape from rows (per output) or columns (per input).
 
         Float entries give a float64 array; if any entry is a Value (a nested transform needs the graph), an

@@ -16,7 +16,7 @@ stops forward mode with a ``NotImplementedError`` naming the op.
 import numpy as np
 
 from ..engines import TENSOR, is_tensor
-from ..grad_mode import enable_grad, no_grad
+from ..grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..tensor import Function, Tensor
 from .nesting import active, running
 from .trees import LEAF, flatten, strip, unflatten
@@ -109,8 +109,9 @@ class _Pullback:
     ``create_graph=True`` (``naivegrad.autograd.grad``), so every op's backward rule is recorded as Tensor ops,
     which carry forward-mode tangents too (``jacfwd(jacrev(f))``)."""
 
-    def __init__(self, output, out_leaves, out_tree, inputs, create_graph):
+    def __init__(self, output, out_leaves, out_tree, inputs, create_graph, auto=False):
         self.output = output
+        self.auto = auto  # a graph too if f's output depends on other leaves that require grad (closures)
         self.out_leaves = out_leaves
         self.out_tree = out_tree
         self.inputs = inputs  # one list per argnum, one Tensor per array leaf
@@ -172,7 +173,15 @@ class _Pullback:
 
     def _graph(self, seeds=()):
         return self.create_graph or bool(active(TENSOR)) or any(
-            is_tensor(s) and (s.requires_grad or s.tangent is not None) for s in seeds)
+            is_tensor(s) and (s.requires_grad or s.tangent is not None) for s in seeds) or (
+            self.auto and self._closes_over_grads())
+
+    def _closes_over_grads(self):
+        """True if f's output depends on leaves that require grad besides the inputs (parameters f closes
+        over): the gradients depend on them too, so, as torch.func, they must carry that dependence."""
+        if self._others is None:
+            self._others = _closure_leaves(self.out_leaves, self.flat_inputs)
+        return bool(self._others)
 
     def pull(self, seeds):
         return self._grads(list(zip(self.out_leaves, seeds)), self._graph(seeds))
@@ -209,8 +218,12 @@ class TensorEngine:
 
     # ------------------------------------------------------------------ reverse mode
     def reverse(self, f, args, argnums, specs, name, create_graph=None):
-        # Gradients are Tensors with a graph when an enclosing transform may differentiate them.
-        graph = bool(active(TENSOR)) or bool(create_graph)
+        # Gradients are Tensors with a graph when an enclosing transform may differentiate them. By default
+        # (None) so may the caller of a primal Tensor that requires grad (grad mode on), as torch.func and the
+        # scalar engine: ``(grad(f)(w) * w).sum().backward()`` must see d grad / d w, and f's output must
+        # lead back to w. Jacobians pass False: numpy arrays unless a transform encloses them.
+        graph = bool(active(TENSOR)) or bool(create_graph) or (create_graph is None and is_grad_enabled() and any(
+            is_tensor(v) and v.requires_grad for leaves, _ in specs for v in leaves))
         with running(TENSOR, "reverse", name), enable_grad():
             inputs = [[_input_node(x, graph) for x in leaves] for leaves, _ in specs]
             new = list(args)
@@ -218,7 +231,8 @@ class TensorEngine:
                 new[a] = unflatten(tree, ins)
             output = f(*new)
         out_leaves, out_tree = _output_leaves(output, name)
-        return _Pullback(output, out_leaves, out_tree, inputs, graph)
+        return _Pullback(output, out_leaves, out_tree, inputs, graph,
+                         auto=create_graph is None and is_grad_enabled())
 
     # ------------------------------------------------------------------ forward mode
     def forward(self, f, args, argnums, specs, tangents, name, record=True):
@@ -230,7 +244,10 @@ class TensorEngine:
                     if is_tensor(leaf) and leaf.tangent is not None:
                         raise ValueError(f"{name}: a primal Tensor already carries a tangent; nested forward "
                                          f"mode is not supported (one tangent per Tensor)")
-                    x = Tensor(_as_float_array(leaf), requires_grad=False)
+                    if record and is_tensor(leaf) and leaf.requires_grad and is_grad_enabled():
+                        x = leaf * 1.0  # jvp's output leads back to a primal that requires grad, as torch.func
+                    else:
+                        x = Tensor(_as_float_array(leaf), requires_grad=False)
                     if t is not None:
                         x.tangent = t if t.dtype == x.dtype else t.astype(x.dtype)
                     ins.append(x)
@@ -289,9 +306,13 @@ class TensorEngine:
     def tangent_result(self, flat, tree):
         return unflatten(tree, flat)
 
-    def jacobian(self, lines, out_shape, in_shape, by_rows):
+    def jacobian(self, lines, out_shape, in_shape, by_rows, dtype=None):
         """Rows (per output element) or columns (per input element), each one array of the other side's
-        shape, as an array of shape out_shape + in_shape; a Tensor with a graph if any line is one."""
+        shape, as an array of shape out_shape + in_shape; a Tensor with a graph if any line is one.
+
+        ``dtype``: the result's dtype when there are no lines to take it from (an empty output for jacrev,
+        an empty input for jacfwd), as torch.func: the input's for jacrev, the output's for jacfwd."""
+        empty = np.float64 if dtype is None else dtype
         m = int(np.prod(out_shape, dtype=np.int64))
         n = int(np.prod(in_shape, dtype=np.int64))
         shape = tuple(out_shape) + tuple(in_shape)
@@ -299,13 +320,13 @@ class TensorEngine:
             from ..tensor import stack
 
             if not lines:
-                return Tensor(np.zeros(shape), requires_grad=False)
+                return Tensor(np.zeros(shape, dtype=empty), requires_grad=False)
             ts = [(x if is_tensor(x) else Tensor(np.asarray(x), requires_grad=False)).reshape(-1) for x in lines]
             a = stack(ts)  # (m, n) by rows, (n, m) by columns
             if not by_rows:
                 a = a.transpose()
             return a.reshape(shape)
-        dtype = np.result_type(*[np.asarray(x).dtype for x in lines]) if lines else np.float64
+        dtype = np.result_type(*[np.asarray(x).dtype for x in lines]) if lines else empty
         a = np.zeros((m, n), dtype=dtype)
         for i, line in enumerate(lines):
             if by_rows:

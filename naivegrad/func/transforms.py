@@ -138,7 +138,9 @@ def jacfwd(f, argnums=0, has_aux=False):
         for ou in out_units:
             jacs = tuple(
                 unflatten(container, [engine.jacobian([_line(engine, col, ou) for col in columns[i][j]], ou.shape,
-                                                      u.shape, by_rows=False) for j, u in enumerate(us)])
+                                                      u.shape, by_rows=False,
+                                                      dtype=_unit_dtype(out_info[0], ou))
+                                      for j, u in enumerate(us)])
                 for i, (container, us) in enumerate(parts))
             per_output.append(jacs[0] if single else jacs)
         result = unflatten(out_container, per_output)
@@ -165,6 +167,12 @@ def _with_aux(f, box, name):
         return out[0]
 
     return without_aux
+
+
+def _unit_dtype(leaves, unit):
+    """The floating dtype of a piece of an argument or output (float64 for an empty piece of numbers):
+    an empty Jacobian's dtype, as torch.func (the input's for jacrev, the output's for jacfwd)."""
+    return _float_dtype(leaves[unit.start]) if unit.start < len(leaves) else np.float64
 
 
 def _float_dtype(x):
@@ -288,7 +296,8 @@ def jacrev(f, argnums=0, has_aux=False):
                 rows = [pull.pull_one(ou.start, index) for index in np.ndindex(*ou.shape)]
             jacs = tuple(
                 unflatten(container, [engine.jacobian([_line(engine, r[i], u) for r in rows], ou.shape, u.shape,
-                                                      by_rows=True) for u in us])
+                                                      by_rows=True, dtype=_unit_dtype(specs[i][0], u))
+                                      for u in us])
                 for i, (container, us) in enumerate(parts))
             per_output.append(jacs[0] if single else jacs)
         result = unflatten(out_container, per_output)

@@ -229,8 +229,15 @@ def _lift(ctx, t):
     lifted = []
     parents = ctx.parents
     out = t.data
-    for s in saved:
+    for i, s in enumerate(saved):
         if isinstance(s, (np.ndarray, np.generic)):
+            # Rules save their operands first, in order: the operand at the same position wins. Two operands
+            # may share one array (``x * x.detach()``): the first match by identity alone would lift the
+            # detached operand's array to ``x`` and give a wrong second derivative.
+            p = parents[i] if i < len(parents) else None
+            if p is not None and p.data is s:
+                lifted.append(p)
+                continue
             for p in parents:
                 if p is not None and p.data is s:
                     s = p
@@ -278,10 +285,28 @@ def _many(roots):
     return order
 
 
-def _walk(roots, seeds, retain_graph, create_graph):
+def _needed(order, targets):
+    """The nodes of ``order`` whose rule must run for the gradients of ``targets``: those with an operand that
+    is a target or leads to one (as torch, which runs no other node: their hooks stay quiet, their saved
+    arrays stay for a later backward)."""
+    reach = set(targets)
+    run = set()
+    for n in order:  # operands first
+        if any(p is not None and p in reach for p in n._ctx.parents):
+            run.add(n)
+            reach.add(n)
+    return run
+
+
+def _walk(roots, seeds, retain_graph, create_graph, targets=None):
     """Reverse mode from ``roots`` (Tensors) with gradients ``seeds``: (the nodes walked, a dict Tensor ->
-    gradient for every tensor reached). Hooks run on each gradient once it is complete."""
+    gradient for every tensor reached). Hooks run on each gradient once it is complete. ``targets`` (Tensors):
+    only the gradients of these are wanted; the nodes that lead to none of them are not run (nor their hooks,
+    nor released). The gradients of the targets are right; others in the dict may be partial."""
     order = _many(roots)
+    if targets is not None:
+        targets = set(targets)  # by identity (Tensor.__hash__): never ``in`` a list, whose == is elementwise
+    run = None if targets is None else _needed(order, targets)
     grads = {}
     for r, g in zip(roots, seeds):
         grads[r] = _plus(grads.get(r), g)
@@ -294,8 +319,11 @@ def _walk(roots, seeds, retain_graph, create_graph):
                 g = grads.get(t)
                 if g is None:
                     continue
-                if hooked and id(t) in _hooks:
+                skip = run is not None and t not in run
+                if hooked and id(t) in _hooks and not (skip and t not in targets):
                     g = grads[t] = _run_hooks(t, g)
+                if skip:
+                    continue
                 ctx = t._ctx
                 rule_grads = ctx.fn.backward(_lift(ctx, t) if create_graph else ctx, g)
                 if type(rule_grads) is not tuple:
@@ -312,7 +340,7 @@ def _walk(roots, seeds, retain_graph, create_graph):
                     ctx.release()
             if hooked:
                 for p in list(grads):
-                    if p._ctx is None and id(p) in _hooks:
+                    if p._ctx is None and id(p) in _hooks and (targets is None or p in targets):
                         grads[p] = _run_hooks(p, grads[p])
     finally:
         _grad_state.enabled, _numpy.lifting[0] = enabled, lifting
@@ -324,11 +352,14 @@ def _backward_general(t, gradient, retain_graph, create_graph, inputs):
     seed = _seed(t, gradient, create_graph, "backward()")
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:  # as torch: an empty list (of parameters, say) would silently update nothing
+            raise RuntimeError("backward(inputs=...): inputs is empty; pass the tensors whose grad to "
+                               "accumulate, or inputs=None for every leaf")
         for x in inputs:
             if not isinstance(x, Tensor) or not x.requires_grad:
                 raise RuntimeError(f"backward(inputs=...): every input must be a Tensor that requires grad, got "
                                    f"{_short(x)}")
-    order, grads = _walk([t], [seed], retain_graph, create_graph)
+    order, grads = _walk([t], [seed], retain_graph, create_graph, inputs)
     if inputs is None:
         for n in order:
             n.grad = None

@@ -146,7 +146,10 @@ def test_jacrev_grad_vjp_on_builtin_ops_match_differences():
     assert jac.shape == (3, 4) and jac.dtype == np.float64
     assert np.allclose(jac, numeric_jacobian(f, x), rtol=1e-6, atol=1e-7)
     g = grad(lambda t: f(t).sum())(x)
-    assert isinstance(g, Tensor) and not g.requires_grad
+    # W (closed over) requires grad and g depends on it: g carries that graph, as torch.func's (a constant g
+    # silently lost d g / d W in a loss built from it); without W's dependence it would be a constant.
+    assert isinstance(g, Tensor) and g.requires_grad
+    assert not grad(lambda t: (t * t).sum())(x).requires_grad
     assert np.allclose(g.data, jac.sum(axis=0), rtol=1e-12)
     out, vjp_fn = vjp(f, x)
     (a,) = vjp_fn(np.array([1.0, 0.0, 0.0]))
