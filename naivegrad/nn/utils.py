@@ -97,6 +97,12 @@ def _vector_norm(x, p):
     """torch.linalg.vector_norm of a 1-D array for the order ``p`` (inf, -inf, 0 and any other real)."""
     if x.size == 0:
         return x.dtype.type(0.0) if p >= 0 else x.dtype.type(math.inf)
+    if x.size == 1:
+        # torch returns a one-element norm as |x| (for order 0: whether x is non-zero), exactly, where a
+        # reduction would square it: a gradient of 1e200 (or 1e20 in float32) has a norm of 1e200, not inf
+        # (which would make clip_grad_norm_ zero every gradient), and one of 1e-200 has 1e-200, not 0.
+        a = abs(x[0])
+        return x.dtype.type(a != 0) if p == 0 else x.dtype.type(a)
     return x.dtype.type(np.linalg.norm(x, ord=p))
 
 
@@ -118,7 +124,10 @@ def _get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=No
     if not np.issubdtype(dtype, np.floating):
         dtype = np.float64
     with np.errstate(invalid="ignore", over="ignore"):  # nan and inf gradients give a nan or inf norm
-        norms = [_vector_norm(np.asarray(a, dtype).ravel(), p) for a in arrays]
+        # Each gradient's norm in its own dtype, as torch takes it (a float32 one in float32 among float64s),
+        # then the norms promoted to the common dtype, as torch.stack does.
+        norms = [_vector_norm(np.asarray(a, a.dtype if np.issubdtype(a.dtype, np.floating) else dtype).ravel(), p)
+                 for a in arrays]
         if values is not None:
             # Each Value is one gradient of one element: its norm is |g| (for order 0: whether it is non-zero).
             norms.extend(((values != 0) if p == 0 else np.abs(values)).astype(dtype).tolist())

@@ -244,7 +244,9 @@ class Optimizer:
         ``param_groups.g.<name>`` each hyper-parameter; ``param_groups.g.sizes`` each parameter's element
         count (a Value counts 1); ``state.g.step`` each parameter's number of steps taken (int64);
         ``state.g.<name>`` (e.g. ``exp_avg``) the group's parameters' state flattened and concatenated in
-        order, as float64 (zeros for a parameter that has not taken a step yet). The arrays are copies.
+        order, as float64 (zeros for a parameter that has not taken a step yet); and, only if some parameter
+        has taken steps without an optional state the others have (SGD's momentum turned on mid-run), its
+        index in ``state.g.<name>.absent`` (int64), so that it resumes without it. The arrays are copies.
         """
         sd = {}
         for gi, (group, kind, state) in enumerate(zip(self.param_groups, self._kinds, self._states)):
@@ -270,6 +272,12 @@ class Optimizer:
                         if name in st:
                             packed[end - size:end] = st[name].ravel()
                     sd[f"state.{gi}.{name}"] = packed
+                    # A parameter that has stepped without this state (SGD's momentum turned on mid-run, its
+                    # grad None since) must not come back with zeros: SGD starts a missing buffer at the
+                    # gradient itself. Listed by index, and only when there is one, so other dicts are unchanged.
+                    absent = [i for i, st in enumerate(state) if st["step"] and name not in st]
+                    if absent:
+                        sd[f"state.{gi}.{name}.absent"] = np.array(absent, np.int64)
         return sd
 
     def load_state_dict(self, state_dict):
@@ -317,7 +325,7 @@ class Optimizer:
             if len(steps) != len(own) or (steps < 0).any():
                 raise ValueError(f"{step_key}: expected {len(own)} step counts >= 0, got {_short(steps.tolist())}")
             total = sum(own)
-            arrays = {}
+            arrays, absent = {}, {}
             for name in self._state_names:
                 key = f"state.{gi}.{name}"
                 if key in sd:
@@ -327,6 +335,13 @@ class Optimizer:
                     if arr.shape != (total,):
                         raise ValueError(f"{key}: expected shape ({total},), got {arr.shape}")
                     arrays[name] = arr
+                    absent_key = f"{key}.absent"
+                    if absent_key in sd:
+                        idx = _int_vector(absent_key, take(absent_key))
+                        if ((idx < 0) | (idx >= len(own))).any() or name in self._required_state:
+                            raise ValueError(f"{absent_key}: expected indices of parameters in [0, {len(own)}) "
+                                             f"without an optional state, got {_short(idx.tolist())}")
+                        absent[name] = set(idx.tolist())
                 elif name in self._required_state and steps.any():
                     raise KeyError(f"the optimizer state dict has no {key!r}, needed after step 0")
 
@@ -340,10 +355,12 @@ class Optimizer:
                 new_states.append(st)
                 continue
             per_param, start = [], 0
-            for t, size, step in zip(params, own, steps.tolist()):
+            for i, (t, size, step) in enumerate(zip(params, own, steps.tolist())):
                 st = {"step": step}
                 if step:
                     for name, arr in arrays.items():
+                        if i in absent.get(name, ()):
+                            continue
                         st[name] = arr[start:start + size].astype(t.data.dtype).reshape(t.data.shape)
                 per_param.append(st)
                 start += size

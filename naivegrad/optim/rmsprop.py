@@ -57,7 +57,10 @@ class RMSProp(Optimizer):
         if group["centered"]:
             mean_g = state.setdefault("grad_avg", np.zeros_like(p))
             lerp_(mean_g, g, 1 - alpha)
-            avg = np.sqrt(v - mean_g * mean_g)
+            # torch's addcmul works in double for float32: there v - mean_g**2 stays inf (not inf - inf = nan)
+            # when square_avg has overflowed, and rounds once; for float64 this is plain v - mean_g * mean_g.
+            wide = np.promote_types(p.dtype, np.float64)
+            avg = np.sqrt((v.astype(wide) - np.square(mean_g, dtype=wide)).astype(p.dtype, copy=False))
         else:
             avg = np.sqrt(v)
         avg += group["eps"]
