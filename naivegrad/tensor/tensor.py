@@ -731,8 +731,13 @@ class Tensor:
         return Pad.apply(self, pad_width=pad_width, value=value)
 
     def __getitem__(self, index):
-        """numpy indexing: ints, slices, None, Ellipsis, bool masks and integer arrays (repeats accumulate)."""
-        return GetItem.apply(self, index=_index(index))
+        """numpy indexing: ints, slices, None, Ellipsis, bool masks and integer arrays (repeats accumulate).
+        Where an int stands apart from the index arrays (``t[0, :, ids]``), the result's axes are PyTorch's
+        (the int selects first, then the arrays index what is left), not numpy's (the arrays' axes first)."""
+        index = _index(index)
+        if type(index) is _Split:
+            return GetItem.apply(GetItem.apply(self, index=index.first), index=index.rest)
+        return GetItem.apply(self, index=index)
 
     def view(self, *shape):
         """PyTorch's name for ``reshape`` (one size may be -1); the result is a new node, as reshape's."""
@@ -850,13 +855,64 @@ def _operand_tensor(x, what=None):
 def _index(index):
     """Tensors inside an index become arrays: a bool mask (``t[t > 0]``) and integer indices (``long()``,
     argmax) as they are, and float data holding whole numbers as integers (the float32 default of
-    ``Tensor([0, 2])``)."""
+    ``Tensor([0, 2])``). A tuple whose ints numpy would place differently from PyTorch becomes a ``_Split``."""
     if type(index) is tuple:
         for i in index:
             if isinstance(i, (Tensor, list)):
-                return tuple([_index_part(i) for i in index])
+                index = tuple([_index_part(i) for i in index])
+                break
+        for i in index:
+            if type(i) is np.ndarray and i.ndim:
+                return _torch_placement(index)
         return index
     return _index_part(index)
+
+
+class _Split:
+    """An index applied in two steps, as PyTorch applies it: ``first`` (the ints, full slices elsewhere), then
+    ``rest`` (everything but the ints)."""
+
+    __slots__ = ("first", "rest")
+
+    def __init__(self, first, rest):
+        self.first, self.rest = first, rest
+
+
+def _is_int(p):
+    if isinstance(p, (bool, np.bool_)):
+        return False
+    return isinstance(p, numbers.Integral) or type(p) is np.ndarray and p.ndim == 0 and p.dtype.kind in "iu"
+
+
+def _torch_placement(index):
+    """``index`` (a tuple holding an index array) as it is, or as a ``_Split`` where numpy and PyTorch place
+    the indexed axes differently. numpy counts ints (and 0-d integer arrays) among the advanced indices, so an
+    int apart from the arrays (``t[0, :, ids]``) makes them non-adjacent and puts their axes first; PyTorch
+    selects with the ints first, and adjacent arrays keep their axes where they are."""
+    ints, arrays = [], []
+    for k, p in enumerate(index):
+        if type(p) is np.ndarray and p.ndim:
+            arrays.append(k)
+        elif _is_int(p):
+            ints.append(k)
+    if not ints or arrays[-1] - arrays[0] + 1 != len(arrays):
+        return index  # no int, or arrays apart from one another: their axes go first in numpy and PyTorch alike
+    both = sorted(ints + arrays)
+    if both[-1] - both[0] + 1 == len(both):
+        return index  # ints and arrays adjacent: the same place in both
+    first, rest = [], []
+    for p in index:
+        if _is_int(p):
+            first.append(p)
+        elif p is None or isinstance(p, (bool, np.bool_)) or type(p) is np.ndarray and not p.ndim:
+            rest.append(p)  # consumes no axis (a 0-d bool; 0-d integer arrays are ints, above)
+        elif p is Ellipsis:
+            first.append(p)
+            rest.append(p)
+        else:
+            first.extend([slice(None)] * (p.ndim if type(p) is np.ndarray and p.dtype.kind == "b" else 1))
+            rest.append(p)
+    return _Split(tuple(first), tuple(rest))
 
 
 def _index_part(i):
@@ -866,9 +922,15 @@ def _index_part(i):
             if not np.all(np.isfinite(d)) or np.any(d != np.round(d)):
                 raise IndexError(f"a tensor used as an index must hold whole numbers, got {_short(d)}")
             return d.astype(np.intp)
+        if d.dtype.kind == "u" and d.dtype.itemsize == 1:
+            raise IndexError("a uint8 tensor used as an index is ambiguous: PyTorch reads it as a mask (deprecated), "
+                             "numpy as integer indices; make it .bool() or .long()")
         return d
     if isinstance(i, list):
-        return np.asarray(i)
+        arr = np.asarray(i)
+        if arr.size == 0 and arr.dtype.kind == "f":  # [] is float64 to numpy; an empty index to PyTorch
+            return arr.astype(np.intp)
+        return arr
     return i
 
 

@@ -290,12 +290,25 @@ class Pow(Binary):
     @staticmethod
     def forward(ctx, a, b):
         out = _power(a, b)
+        if out.dtype.itemsize == 1 and out.dtype.kind == "i":  # numpy's bool ** bool is int8
+            out = _bool_power(a, b, out)
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
     def local(need, a, b, out):
         return (_dpow(a, b) if need[0] else None), (_dpow_exponent(a, b, out) if need[1] else None)
+
+
+def _bool_power(a, b, out):
+    """PyTorch's bool ** bool: a bool tensor to a Python bool is a bool tensor (a ** True is a, a ** False is
+    all True), and a bool tensor as the exponent of a bool is refused ("pow" is not implemented for bool)."""
+    if np.result_type(a) != np.bool_ or np.result_type(b) != np.bool_:
+        return out  # int8 operands: numpy's int8 is right
+    if isinstance(b, (bool, np.bool_)) and isinstance(a, np.ndarray):
+        return np.logical_or(a, not b)
+    raise TypeError("** of a bool tensor by a bool tensor is not supported (as in PyTorch): make one of them a "
+                    "number first with .long() or .float()")
 
 
 def _power(a, b):
