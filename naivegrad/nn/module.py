@@ -1,6 +1,7 @@
 """``Module``: parameters, sub-modules, state dicts and the backend switch, shared by every layer."""
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -8,7 +9,15 @@ from ..engines import SCALAR, is_tensor
 from .backend import ScalarBatch, get_backend, real_array
 from .parameter import mark_parameter
 
-__all__ = ["Module", "StateDictKeyError"]
+__all__ = ["Module", "StateDictKeyError", "IncompatibleKeys"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as PyTorch's: the model's keys the state dict lacks, and the state
+    dict's keys the model has no place for (both empty after a strict load)."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 class StateDictKeyError(KeyError):
@@ -78,6 +87,7 @@ class Module:
         """
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"a parameter name must be a non-empty string without '.', got {name!r}")
+        self._check_free(name, "parameter", self.__dict__.get("_buffers", {}), "buffer")
         where = f"{type(self).__name__}.{name}"
         if value is None:
             param = None
@@ -101,22 +111,41 @@ class Module:
         """
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"a buffer name must be a non-empty string without '.', got {name!r}")
+        self._check_free(name, "buffer", self.__dict__.get("_parameters", {}), "parameter")
         arr = None if value is None else np.array(real_array(value, f"buffer {type(self).__name__}.{name}"))
         self.__dict__["_buffers"][name] = arr
         object.__setattr__(self, name, arr)
         return arr
 
-    def named_buffers(self, prefix=""):
-        """(name, numpy array) for every buffer of this module and those below it, in state-dict order."""
-        for name, b in self.__dict__.get("_buffers", {}).items():
-            if b is not None:
-                yield prefix + name, b
-        for name, child in self.children():
-            yield from child.named_buffers(prefix + name + ".")
+    def _check_free(self, name, what, other, other_what):
+        # One name, one entry of the state dict: a buffer over a parameter (or the reverse) gave two entries
+        # under one key, the second silently overwriting the first (PyTorch raises KeyError too).
+        if name in other or isinstance(self.__dict__.get(name), Module):
+            kind = other_what if name in other else "sub-module"
+            raise KeyError(f"cannot register the {what} {name!r}: {type(self).__name__} already has a {kind} "
+                           f"of that name")
+
+    def named_buffers(self, prefix="", remove_duplicate=True):
+        """(name, numpy array) for every buffer of this module and those below it, in state-dict order; a
+        buffer of a module held under two names comes once, under its first (all of them with
+        ``remove_duplicate=False``), as in PyTorch; ``prefix="encoder"`` names them ``"encoder.running_mean"``..."""
+        seen = set()
+        for name, b, is_buffer in self._named_state(prefix + "." if prefix else ""):
+            if is_buffer and not (remove_duplicate and id(b) in seen):
+                seen.add(id(b))
+                yield name, b
 
     def __setattr__(self, name, value):
+        if isinstance(value, Module) or isinstance(self.__dict__.get(name), Module):
+            self._place_child(name, value)
         buffers = self.__dict__.get("_buffers")
         if buffers is not None and name in buffers:
+            # A buffer is a numpy array (or None): anything else (a module, a list) would reach the state dict
+            # as an object array, or break load_state_dict half-way through its writes.
+            if value is not None and not (isinstance(value, np.ndarray) and value.dtype.kind in "fiub"):
+                raise TypeError(f"cannot assign a {type(value).__name__} to the buffer {type(self).__name__}."
+                                f"{name}: it takes a numpy array of real numbers, or None (del it first to "
+                                f"use the name for something else)")
             buffers[name] = value
             object.__setattr__(self, name, value)
             return
@@ -133,10 +162,24 @@ class Module:
                     return
         object.__setattr__(self, name, value)
 
+    def _place_child(self, name, value):
+        # PyTorch registers a sub-module when it arrives: an attribute that held something else first
+        # (``self.proj = None``, then a module) moves to the end of the children, which fixes the order of
+        # state_dict() and named_modules(). A child set to None keeps its place for the next module, as there.
+        empty = self.__dict__.setdefault("_empty_children", set())
+        if isinstance(value, Module):
+            if name in self.__dict__ and not isinstance(self.__dict__[name], Module) and name not in empty:
+                del self.__dict__[name]
+            empty.discard(name)
+        elif value is None:
+            empty.add(name)
+
     def __delattr__(self, name):
         params = self.__dict__.get("_parameters")
         if params is not None and name in params:
             del params[name]
+        self.__dict__.get("_buffers", {}).pop(name, None)  # a deleted buffer leaves the state dict too
+        self.__dict__.get("_empty_children", set()).discard(name)
         object.__delattr__(self, name)
 
     def _replace_parameter(self, params, name, value):
@@ -156,7 +199,10 @@ class Module:
         object.__setattr__(self, name, param)
 
     def children(self):
-        """(name, module) for each direct sub-module, in definition order; lists of modules count by index."""
+        """(name, module) for each direct sub-module, in definition order; lists of modules count by index.
+
+        Unlike PyTorch's ``children()`` these are pairs (its ``named_children``), and a module held under two
+        names comes under each, as in the state dict; ``named_children()`` gives it once, as PyTorch."""
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
@@ -164,19 +210,54 @@ class Module:
                 for i, m in enumerate(value):
                     yield f"{name}.{i}", m
 
+    def named_children(self):
+        """(name, module) for each direct sub-module, each module once, as PyTorch's ``named_children``
+        (``children()`` gives a module held under two names twice, as the state dict has it)."""
+        seen = set()
+        for name, m in self.children():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """(name, module) for this module (named ``prefix``) and every module below it, depth first, with
+        PyTorch's names (``"encoder.0"``); a module held under two names comes once, under its first (every
+        time with ``remove_duplicate=False``)."""
+        yield from _named_modules(self, prefix, remove_duplicate=remove_duplicate)
+
     def modules(self):
-        """This module and every module below it, depth first."""
+        """This module and every module below it, depth first, each once."""
         for _, m in _named_modules(self, ""):
             yield m
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module, children before their parent, then on this module (as
+        PyTorch's ``apply``, e.g. to initialise weights); returns self."""
+        for _, child in self.named_children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (``False`` freezes them: no gradient reaches them); returns
+        self. Tensor backend only: every Value of the scalar engine takes part in ``backward``."""
+        params = self._unique_parameters()
+        if params and not is_tensor(params[0]):
+            raise NotImplementedError(f"requires_grad_ needs the tensor backend; {type(self).__name__} is on the "
+                                      f"{self.backend} backend, whose Values always take part in backward")
+        for p in params:
+            p.requires_grad_(requires_grad)
+        return self
 
     def named_parameters(self, prefix="", remove_duplicate=True):
         """(name, parameter) pairs in state-dict order; a shared parameter comes once, under its first name
         (all of its names with ``remove_duplicate=False``), as in PyTorch.
 
         A parameter is an ``nn.Parameter`` (a Tensor) on the tensor backend and a numpy object array of Values
-        (with the state dict's shape) on the scalar backend.
+        (with the state dict's shape) on the scalar backend. ``prefix="encoder"`` names them
+        ``"encoder.weight"``..., as in PyTorch.
         """
-        pairs = self._all_named_parameters(prefix)
+        pairs = self._all_named_parameters(prefix + "." if prefix else "")
         if not remove_duplicate:
             yield from pairs
             return
@@ -234,9 +315,11 @@ class Module:
             zero_grad(p)
 
     def train(self, mode=True):
-        """Set training mode on this module and all below it; returns self."""
-        for m in self.modules():
-            m.training = bool(mode)
+        """Set training mode on this module and all below it; returns self. As in PyTorch, each child's own
+        ``train`` is called, so a subclass that overrides it is obeyed inside a bigger model."""
+        self.training = bool(mode)
+        for _, child in self.named_children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -252,15 +335,20 @@ class Module:
         return OrderedDict(self._state_items("", self._backend.to_numpy))
 
     def _state_items(self, prefix, to_numpy):
-        # PyTorch's order: a module's parameters, then its buffers, then its children's state.
+        for name, x, is_buffer in self._named_state(prefix):
+            yield name, np.array(x, copy=True) if is_buffer else to_numpy(x)
+
+    def _named_state(self, prefix=""):
+        # (name, parameter or buffer, is_buffer) in PyTorch's order: a module's parameters, then its buffers,
+        # then its children's state; a shared parameter or module under each of its names.
         for name, p in self._parameters.items():
             if p is not None:
-                yield prefix + name, to_numpy(p)
+                yield prefix + name, p, False
         for name, b in self.__dict__.get("_buffers", {}).items():
             if b is not None:
-                yield prefix + name, np.array(b, copy=True)
+                yield prefix + name, b, True
         for name, child in self.children():
-            yield from child._state_items(prefix + name + ".", to_numpy)
+            yield from child._named_state(prefix + name + ".")
 
     def grad_dict(self):
         """Gradients under the state dict's names and shapes, as numpy arrays (zeros where there is none).
@@ -277,14 +365,21 @@ class Module:
         a wrong shape, non-numeric data, a tied parameter given two different values) the model keeps its old
         weights. Missing or unexpected keys raise ``KeyError`` (``StateDictKeyError``), naming each key and its
         shape; a wrong shape ``ValueError`` naming the key and both shapes.
+
+        Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``, as PyTorch: with ``strict=False``, what was
+        left out, in PyTorch's order (missing keys in state-dict order; unexpected ones by the module they
+        fall under, in load order). Unlike PyTorch, a key that names a sub-module itself is unexpected too;
+        complex values raise TypeError (PyTorch drops the imaginary part); and shapes must match exactly, with
+        no allowance for PyTorch's old checkpoints (a 1-d value for a 0-d entry, BatchNorm's
+        ``num_batches_tracked`` filled in when a dict without version metadata lacks it).
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict needs a mapping of name -> array, got {type(state_dict).__name__}")
-        own = OrderedDict(self.named_parameters(remove_duplicate=False))
-        buffers = OrderedDict(self.named_buffers())
-        own.update(buffers)
+        entries = list(self._named_state())
+        own = OrderedDict((name, x) for name, x, _ in entries)
+        buffers = {name for name, _, is_buffer in entries if is_buffer}
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = _torch_order(self, [k for k in state_dict if k not in own])
         if strict and (missing or unexpected):
             raise StateDictKeyError(f"state dict does not match {type(self).__name__}: "
                                     + _key_report(missing, unexpected, own, state_dict))
@@ -314,7 +409,7 @@ class Module:
                 p[...] = arr
             else:
                 self._backend.assign(p, arr)
-        return self
+        return IncompatibleKeys(missing, unexpected)
 
     def save(self, path):
         """Write the state dict to ``path`` (.npz) atomically; see ``naivegrad.nn.save``."""
@@ -333,7 +428,8 @@ class Module:
 
         state, source = model_state(load(path), path)
         try:
-            return self.load_state_dict(state, strict=strict)
+            self.load_state_dict(state, strict=strict)
+            return self
         except (KeyError, ValueError, TypeError) as exc:
             msg = exc.args[0] if exc.args else str(exc)
             raise type(exc)(f"cannot load {source} into {type(self).__name__}: {msg}") from None
@@ -400,15 +496,33 @@ class Module:
         return "\n".join(lines) + "\n)"
 
 
-def _named_modules(module, prefix, seen=None):
-    # Each module once, under its first name, as torch's named_modules().
-    seen = set() if seen is None else seen
-    if id(module) in seen:
-        return
-    seen.add(id(module))
+def _named_modules(module, prefix, seen=None, remove_duplicate=True):
+    # Depth first with torch's names; each module once, under its first name, unless not remove_duplicate.
+    if remove_duplicate:
+        seen = set() if seen is None else seen
+        if id(module) in seen:
+            return
+        seen.add(id(module))
     yield prefix, module
     for name, child in module.children():
-        yield from _named_modules(child, prefix + name + ".", seen)
+        yield from _named_modules(child, f"{prefix}.{name}" if prefix else name, seen, remove_duplicate)
+
+
+def _torch_order(model, keys):
+    """The unexpected ``keys`` in the order PyTorch reports them: it loads module by module (a module, then
+    its children, each under every name) and lists each key at the module whose prefix it extends furthest,
+    in the state dict's order."""
+    if not keys:
+        return keys
+    rank = {}
+    for i, (name, _) in enumerate(_named_modules(model, "", remove_duplicate=False)):
+        rank.setdefault(name + "." if name else "", i)
+
+    def module_rank(key):
+        cuts = [i + 1 for i, c in enumerate(key) if c == "."]
+        return next((rank[key[:i]] for i in reversed(cuts) if key[:i] in rank), 0)
+
+    return sorted(keys, key=module_rank)
 
 
 def _shape_of(value):

@@ -34,8 +34,25 @@ def atomic_savez(path, arrays):
 
     Readers see either the old file or the complete new one, never a partial write.
     """
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
     with atomic_write(path) as f:
-        np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+        if _SAVEZ_ARGUMENTS.isdisjoint(arrays):
+            np.savez(f, **arrays)
+        else:
+            _write_npz(f, arrays)
+
+
+# np.savez's own keyword arguments: entries of these names (top-level parameters of a custom module) would be
+# taken for them, and the save failed or silently dropped the entry.
+_SAVEZ_ARGUMENTS = frozenset(["file", "allow_pickle"])
+
+
+def _write_npz(f, arrays):
+    """What ``np.savez(f, **arrays)`` writes (an uncompressed zip of ``{name}.npy`` files), for any names."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for k, v in arrays.items():
+            with zf.open(f"{k}.npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, v, allow_pickle=False)
 
 
 def _safetensors_numpy(path):
@@ -69,7 +86,7 @@ def save(obj, path):
     for k, v in state.items():
         if not isinstance(k, str):
             raise TypeError(f"save(): safetensors names must be strings, got {type(k).__name__}: {k!r}")
-        arrays[k] = np.ascontiguousarray(np.asarray(v))
+        arrays[k] = np.asarray(v, order="C")  # not np.ascontiguousarray, which makes a 0-d entry (1,)
     data = st.save(arrays, metadata={"format": "pt"})  # "pt": transformers-style loaders expect the tag
     with atomic_write(path) as f:
         f.write(data)
@@ -89,7 +106,9 @@ def load(path):
     # The file is opened here, not by np.load: given a path, np.load leaves its own handle open when the
     # archive turns out damaged.
     with open(path, "rb") as fh:
-        if fh.read(4) != b"PK\x03\x04":  # every .npz is a zip archive; anything else is not ours
+        # every .npz is a zip archive (one without entries, of a parameter-free model, starts at its end
+        # record); anything else is not ours
+        if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
             raise ValueError(f"cannot read checkpoint {path!r}: not an .npz archive")
         fh.seek(0)
         try:
