@@ -130,8 +130,9 @@ class _Pullback:
         """Gradients of sum_k <cot_k, out_k> for each (output leaf, cotangent) pair."""
         pairs = [(o, c) for o, c in pairs if o.requires_grad]
         flat = self.flat_inputs
-        if not pairs or not flat:
-            return self._split([_zeros_for(t) for t in flat])
+        if not pairs or not flat:  # no output depends on the inputs: zero gradients (Tensors if graph, as below)
+            return self._split([Tensor(_zeros_for(t), requires_grad=False) if graph else _zeros_for(t)
+                                for t in flat])
         grad = _autograd_grad()
         if grad is not None:
             cots = [c if is_tensor(c) else Tensor(np.asarray(c, dtype=o.dtype), requires_grad=False)

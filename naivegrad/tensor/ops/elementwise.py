@@ -346,10 +346,14 @@ class _Selected:
 def _dpow(a, b):
     """d/da a**b: b * a**(b - 1), selected away where b == 0 (0 for any gradient: a ** 0 is the constant 1), as
     PyTorch's ``where(exponent == 0, 0, ...)`` and the scalar engine."""
-    d = b * _power(a, b - 1)
     vb = value(b)
+    if np.ndim(vb) == 0 and vb == 0:
+        # Not b * a**-1 selected away: a derivative that does not depend on a, so that differentiating it again
+        # gives 0 too (a**-1's own derivative is -inf at a == 0, and 0 * inf = nan), as PyTorch's zeros.
+        return _Selected(False, 0)
+    d = b * _power(a, b - 1)
     if np.ndim(vb) == 0:
-        return _Selected(False, d) if vb == 0 else d
+        return d
     zero = vb == 0
     return _Selected(~zero, d) if zero.any() else d
 
