@@ -30,13 +30,15 @@ What comes back:
 - ``jacrev`` / ``jacfwd`` / ``hessian``: numpy arrays of shape output.shape + input.shape (+ input.shape);
   a tuple per argnum when ``argnums`` is a tuple.
 
-Which combinations work (anything else raises ``NotImplementedError`` saying why, never a wrong number):
-everything, on both engines, nested to any depth, with one rule: forward mode (jvp, jacfwd) must be the
-outermost transform, because a Value / Tensor carries one tangent. ``grad(grad(grad(f)))``,
-``jacrev(jacrev(f))``, ``jacfwd(jacrev(f))``, ``jvp(grad(f), ...)``, ``hessian``, ``hvp`` all work;
-``jacrev(jacfwd(f))`` raises. Reverse mode nested inside anything records its gradients as a graph
+Which combinations work: every one, on both engines, nested to any depth, as in torch.func:
+``grad(grad(grad(f)))``, ``jacrev(jacrev(f))``, ``jacfwd(jacrev(f))``, ``jvp(grad(f), ...)``, ``hessian``,
+``hvp``, ``jvp(jvp(f, ...)[1], ...)``, ``jacfwd(jacfwd(f))``, ``jacrev(jacfwd(f))``, ``grad`` of a function
+that calls ``jvp``. Reverse mode nested inside anything records its gradients as a graph
 (``create_graph=True``: Values, or Tensors through ``naivegrad.autograd.grad``), so outer transforms can
-differentiate them. On the tensor engine an op whose backward rule cannot be differentiated again raises
+differentiate them. Forward mode runs as forward mode only as the outermost transform: a Value / Tensor
+carries one tangent, which nothing could differentiate again. Inside another transform ``jvp`` computes J t
+by reverse mode twice (the gradient in u of <u J, t>) and ``jacfwd`` is ``jacrev``: the same numbers (their
+non-finite cases follow reverse mode's formulas), returned as Values / Tensors with a graph. On the tensor engine an op whose backward rule cannot be differentiated again raises
 ``NotImplementedError`` naming it; forward mode needs every op's ``jvp`` rule.
 """
 

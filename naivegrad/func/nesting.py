@@ -6,9 +6,10 @@ user's function, and the inner one checks what it may do:
 
 Both engines follow one rule. Reverse mode (grad, vjp, jacrev, hessian, hvp) may nest in anything: its
 gradients are Values / Tensors with a graph (``create_graph=True``) whenever an outer transform of the same
-engine is running. Forward mode (jvp, jacfwd) must be outermost: a Value or a Tensor carries one tangent
-(a float, an array), which reverse mode cannot differentiate and which an outer forward mode would share.
-So ``jacfwd(jacrev(f))`` and ``jvp(grad(f), ...)`` work, ``jacrev(jacfwd(f))`` raises.
+engine is running. Forward mode (jvp, jacfwd) runs forward only when it is outermost: a Value or a Tensor
+carries one tangent (a float, an array), which reverse mode cannot differentiate and which an outer forward
+mode would share. Inside another transform, jvp and jacfwd therefore compute the same derivatives by reverse
+mode (transforms.py); ``running`` still refuses a forward pass under another transform, should one be asked.
 """
 
 import threading
@@ -37,11 +38,11 @@ def running(engine, mode, name):
     """Mark transform ``name`` (of ``engine``, in ``mode``) as running while its body calls the user's f."""
     outer = [n for eng, _, n in _levels.stack if eng == engine]
     if outer and mode == "forward":
-        carrier = "a Value carries one float tangent" if engine == SCALAR else "a Tensor carries one tangent array"
+        # jvp / jacfwd take reverse mode inside another transform (transforms.py); a forward pass here would
+        # give the outer transform a tangent it cannot see, a constant where a derivative belongs.
         raise NotImplementedError(
-            f"{name} inside {outer[-1]} on the {engine} engine: forward mode must be the outermost transform "
-            f"({carrier}, which cannot be differentiated again or shared by two forward transforms); e.g. "
-            f"jacfwd(jacrev(f)) or jvp(grad(f), ...), not jacrev(jacfwd(f))"
+            f"{name} inside {outer[-1]} on the {engine} engine: a forward-mode pass under another transform "
+            f"(a Value / Tensor carries one tangent); nested forward mode goes through jvp or jacfwd"
         )
     _levels.stack.append((engine, mode, name))
     try:

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from ..engines import SCALAR, TENSOR, is_tensor
+from .nesting import active
 from .scalar_engine import ScalarEngine
 from .tensor_engine import TensorEngine
 from .trees import LEAF, engine_of_leaves, flatten, units, unflatten
@@ -78,7 +79,9 @@ def jvp(f, primals, tangents):
 
     ``primals`` is a tuple of f's arguments (anything else is the single argument), ``tangents`` the same
     structure. Floats and lists of floats run on the scalar engine (tangents are floats, returned in the
-    output's nesting); numpy arrays and Tensors on the tensor engine (tangents are arrays).
+    output's nesting); numpy arrays and Tensors on the tensor engine (tangents are arrays). Inside another
+    transform (``jvp(jvp(f, ...)[1], ...)``, ``grad`` of a function calling jvp) the tangent is a Value /
+    Tensor with a graph, computed by reverse mode (``_jvp_inside``), so the outer transform can differentiate it.
 
     >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.5), (1.0, 0.0))      # (Value(0.958...), sin(0.5))
     """
@@ -87,8 +90,37 @@ def jvp(f, primals, tangents):
     engine, specs = _specs(prim, argnums, "jvp")
     tan_leaves = [engine.tangent_leaves(t, tree, leaves, "jvp", f"tangent {i}")
                   for i, (t, (leaves, tree)) in enumerate(zip(tans, specs))]
+    if active(engine.name):
+        return _jvp_inside(engine, f, prim, tan_leaves)
     output, _, out_tree, out_t = engine.forward(f, prim, argnums, specs, tan_leaves, "jvp")
     return output, engine.tangent_result(out_t, out_tree)
+
+
+def _jvp_inside(engine, f, prim, tan_leaves):
+    """``jvp`` inside another transform of its engine (``jvp(jvp(f))``, ``grad`` of a function calling jvp).
+
+    A Value or a Tensor carries one tangent, which the outer transform could neither differentiate nor share,
+    so here the tangent J t comes from reverse mode twice: it is the gradient, in a cotangent u, of
+    <u J, t> = <vjp(u), t>, a function linear in u (so u = 0 will do). Reverse mode nests anywhere and records
+    its results as a graph, so the tangent comes back as Values / Tensors the outer transform differentiates.
+    It costs two backward passes instead of one forward pass.
+    """
+    output, vjp_fn = vjp(f, *prim)
+    out_leaves, out_tree = flatten(output, "jvp: the output of f")
+    if engine.name == SCALAR:
+        zeros = [0.0] * len(out_leaves)
+    else:
+        zeros = [np.zeros(o.shape, dtype=_float_dtype(o)) for o in out_leaves]
+
+    def along_tangents(u):
+        total = None
+        for g, ts in zip(vjp_fn(u), tan_leaves):
+            for gi, t in zip(flatten(g, "jvp")[0], ts):
+                term = gi * t if engine.name == SCALAR else (gi * t).sum()  # t: an array, a constant
+                total = term if total is None else total + term
+        return total
+
+    return output, grad(along_tangents)(unflatten(out_tree, zeros))
 
 
 def jacfwd(f, argnums=0, has_aux=False):
@@ -109,6 +141,10 @@ def jacfwd(f, argnums=0, has_aux=False):
     def jacfwd_f(*args):
         nums, single = _argnums(argnums, len(args), "jacfwd")
         engine, specs = _specs(args, nums, "jacfwd")
+        if active(engine.name):
+            # Inside another transform a tangent could not be differentiated again (see _jvp_inside): the same
+            # Jacobian by reverse mode, which records it as a graph for the outer transform.
+            return jacrev(f, argnums, has_aux)(*args)
         box = {}
         fn = _with_aux(f, box, "jacfwd") if has_aux else f
         parts = [units(tree, leaves, engine.name, "jacfwd: an argument") for leaves, tree in specs]
@@ -342,7 +378,7 @@ def hvp(f, primals, v):
     ``primals`` as in ``jvp`` (a tuple of arguments, or the single argument), ``v`` of the same structure.
     The product comes back shaped like the primals: Values (scalar engine) or Tensors (tensor engine). Computed
     reverse-over-reverse (the gradient of <grad f, v>), so it also works inside other transforms.
-    (``jvp(grad(f), primals, v)`` gives the same vector forward-over-reverse, when nothing encloses it.)
+    (``jvp(grad(f), primals, v)`` gives the same vector forward-over-reverse.)
 
     >>> hvp(lambda x: x ** 3, 2.0, 1.0)                          # (Value(8.0), Value(12.0))
     """
