@@ -87,8 +87,10 @@ def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=
                         f"{ctx.fn.__name__}.backward returned {len(grads)} gradients for {len(parents)} "
                         f"inputs"
                     )
-                for p, pg in zip(parents, grads):
+                for i, (p, pg) in enumerate(zip(parents, grads)):
                     if pg is None or p is None or not p.requires_grad:
+                        if pg is not None and p is None:
+                            raise _not_a_tensor(ctx, i)
                         continue
                     d = p.data
                     if type(pg) is not np.ndarray or pg.shape != d.shape or pg.dtype != d.dtype:
@@ -125,12 +127,22 @@ def _check_grad(grad, t):
     return g.astype(t.dtype)  # a copy: the caller's array never becomes a .grad that we hand out
 
 
+def _not_a_tensor(ctx, i):
+    """The error for a rule that returned a gradient for its argument ``i``, which was not a Tensor: torch
+    raises too, and ignoring it would hide gradients returned in the wrong order (x's given for a constant)."""
+    return TypeError(f"{ctx.fn.__name__}.backward returned a gradient for argument {i}, which was not a Tensor "
+                     f"in forward: return None for it")
+
+
 def _conform(pg, data, ctx):
     """A gradient from a backward rule as an array of the input's shape and dtype, or a clear error."""
     pg = np.asarray(pg)
+    name = ctx.fn.__name__ + ".backward" if ctx is not None else "backward()"
     if pg.shape != data.shape:
-        name = ctx.fn.__name__ + ".backward" if ctx is not None else "backward()"
         raise ValueError(f"{name} gave a gradient of shape {pg.shape} for an input of shape {data.shape}")
+    if pg.dtype.kind not in "biuf":
+        # Casting would drop a complex gradient's imaginary part with a mere warning (torch raises).
+        raise TypeError(f"{name} gave a gradient of dtype {pg.dtype} for an input of dtype {data.dtype}")
     return pg.astype(data.dtype, copy=False)
 
 
@@ -252,6 +264,15 @@ def _lift(ctx, t):
     c = _new(Context)
     c.fn, c.parents, c.needs_input_grad, c.epoch = ctx.fn, parents, ctx.needs_input_grad, ctx.epoch
     c.__dict__.update(ctx.__dict__)
+    # An operand kept as an attribute (``ctx.x = x``) is that operand too, as in torch, where it is the input
+    # tensor with its graph: left an array, its derivative would silently be a constant. (The output kept so is
+    # a constant in torch as well, and stays one.)
+    for name, a in ctx.__dict__.items():
+        if type(a) is np.ndarray:
+            for p in parents:
+                if p is not None and p.data is a and p.requires_grad:
+                    c.__dict__[name] = p
+                    break
     c.saved_tensors = tuple(lifted)
     return c
 
@@ -332,8 +353,10 @@ def _walk(roots, seeds, retain_graph, create_graph, targets=None):
                 if len(rule_grads) != len(parents):
                     raise TypeError(f"{ctx.fn.__name__}.backward returned {len(rule_grads)} gradients for "
                                     f"{len(parents)} inputs")
-                for p, pg in zip(parents, rule_grads):
+                for i, (p, pg) in enumerate(zip(parents, rule_grads)):
                     if pg is None or p is None or not p.requires_grad:
+                        if pg is not None and p is None:
+                            raise _not_a_tensor(ctx, i)
                         continue
                     grads[p] = _plus(grads.get(p), _as_grad(pg, p, ctx, create_graph))
                 if not retain_graph:

@@ -30,11 +30,13 @@ The contract:
 
 - ``apply(*args, **kwargs)`` passes ``Tensor`` arguments to ``forward`` as their ``.data`` arrays and other
   positional arguments (numbers, arrays, None) as they are; keyword arguments are options, never
-  differentiated. ``forward`` returns one numpy array, which becomes the output Tensor.
+  differentiated. ``forward`` returns one numpy array, which becomes the output Tensor (a tuple or a list of
+  several outputs raises TypeError).
 - ``ctx.needs_input_grad`` has one bool per positional argument (already set when ``forward`` runs), and
-  ``backward`` returns one gradient per positional argument, in order: an array of that input's shape, or None
-  (for non-Tensors, and wherever ``needs_input_grad`` is False: skip gradients nobody needs). A one-input op
-  may return the bare array.
+  ``backward`` returns one gradient per positional argument, in order: an array of that input's shape (another
+  shape raises ValueError, never broadcast), or None (required for non-Tensors, as in torch; allowed wherever
+  ``needs_input_grad`` is False: skip gradients nobody needs). A one-input op may return the bare array.
+  ``jvp`` returns the output's tangent, of the output's shape (another shape raises ValueError).
 - ``forward`` stores what the derivative rules need with ``ctx.save_for_backward(*arrays)`` or as plain
   attributes (``ctx.axis = axis``). Store it whether or not a gradient is needed: the forward-mode rule
   ``jvp`` reads the same context, and forward mode runs even under ``no_grad``.
@@ -58,9 +60,10 @@ rule's arithmetic is recorded and the gradient can be differentiated again. One 
   an op saves operands and output only, and computes derived differentiable values again in ``backward``
   (logsoftmax's softmax is ``np.exp(out)``). Entries that are not arrays (numbers, None, tuples of options)
   pass as they are;
-- other context attributes (masks, indices, shapes, options, counts) pass as they are: constants. A mask or a
-  sign a rule computes from the values is a constant too: ``naivegrad.tensor.ops._rules.value(x)`` is the
-  array of an operand, array or Tensor;
+- other context attributes (masks, indices, shapes, options, counts) pass as they are: constants, except an
+  attribute that is (by identity) the array of an operand that requires grad (``ctx.x = x``), which becomes
+  that operand, as in torch. A mask or a sign a rule computes from the values is a constant too:
+  ``naivegrad.tensor.ops._rules.value(x)`` is the array of an operand, array or Tensor;
 - rules use what ndarrays and Tensors both understand with the same meaning: arithmetic and comparison
   operators, ``.reshape``, ``.transpose``, ``.T``, ``.sum(axis=, keepdims=)``, ``.shape``, ``.dtype``, indexing,
   and numpy calls, which Tensor's ``__array_ufunc__`` / ``__array_function__`` turn into Tensor ops
@@ -221,10 +224,20 @@ class Function:
                 out_tangent = cls.jvp(ctx, *[a.tangent if isinstance(a, Tensor) else None for a in args])
         finally:
             _fp_policy.reset(tok)
-        if type(out) is not np.ndarray:  # a numpy scalar (arithmetic on 0-d arrays): the output is its array,
+        if type(out) is not np.ndarray:
+            if isinstance(out, (tuple, list)):
+                # np.asarray would stack several outputs into one Tensor, whose gradient then mixes them up
+                # silently; torch.autograd.Function's several outputs are not supported: say so instead.
+                raise TypeError(f"{cls.__name__}.forward returned a {type(out).__name__} of {len(out)} items; a "
+                                f"Function has one output, a numpy array (write one Function per output)")
+            # A numpy scalar (arithmetic on 0-d arrays): the output is its array,
             scalar, out = out, np.asarray(out)  # and so is the copy saved for backward (found by identity)
             if record and ctx.saved_tensors:
                 ctx.saved_tensors = tuple([out if s is scalar else s for s in ctx.saved_tensors])
+        if out_tangent is not None and np.shape(out_tangent) != out.shape:
+            # A tangent of another shape would be broadcast by the next op's jvp: a wrong J t, silently.
+            raise ValueError(f"{cls.__name__}.jvp gave a tangent of shape {np.shape(out_tangent)} for an output of "
+                             f"shape {out.shape}")
         t = _new_tensor(Tensor)  # the engine's own arrays: no validation (see tensor._make)
         t.data = out
         t.grad = None
