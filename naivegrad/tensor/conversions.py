@@ -1,6 +1,6 @@
 """Conversions between dtypes: ``to``, ``type_as``, ``double``, ``half``, ``float``, ``long``, ``int``, ``bool``,
-``clone``; and the float-only elementwise functions (``exp``, ``log``, ``tanh``...) made to take bool and integer
-input as float32, as PyTorch's do.
+``clone``; iteration (``for row in t``); and the float-only elementwise functions (``exp``, ``log``, ``tanh``...)
+made to take bool and integer input as float32, as PyTorch's do.
 
 Between floating dtypes a cast is a node (``Cast``: the gradient comes back in the source dtype); to or from
 bool and integers it is a constant. The methods are attached to ``Tensor`` by naivegrad.tensor.tensor, which
@@ -68,6 +68,14 @@ def bool(self):
     return _cast(self, _bool, False)
 
 
+def __iter__(self):
+    """The sub-tensors along the first axis, ``self[0]``, ``self[1]``... (in the graph); a 0-d tensor raises
+    TypeError, as PyTorch's (Python's fallback through ``__getitem__`` would iterate it as an empty list)."""
+    if self.data.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self.data.shape[0]))
+
+
 def _cast(t, dtype, copy):
     """``t.to(dtype)``: t itself for its own dtype (unless ``copy``); a ``Cast`` node between floating
     dtypes; a constant Tensor (no node, requires_grad False) to or from bool and integer dtypes."""
@@ -115,4 +123,4 @@ def _promote_unary_methods():
 
 
 METHODS = {"clone": clone, "to": to, "type_as": type_as, "double": double, "half": half, "long": long,
-           "float": float, "int": int, "bool": bool}
+           "float": float, "int": int, "bool": bool, "__iter__": __iter__}

@@ -15,6 +15,10 @@ PyTorch's reductions, with PyTorch's gradients at their non-differentiable point
 ``CumSum`` and ``Prod`` (the product of the others, exact with zeros). The argument helpers below
 (``spellings``, ``stat_args``...) give the Tensor methods both numpy's ``axis=`` / ``keepdims=`` and
 PyTorch's ``dim=`` / ``keepdim=``; ``arg_extremum`` is ``argmax`` / ``argmin`` (int64 indices, no node).
+
+dtypes, as PyTorch's: bool and integer tensors sum, multiply and run cumulative sums in int64, keep their dtype
+through max and min, go through logsumexp as float32, and are refused by mean, var, std and norm (and by argmax
+/ argmin for bool); float16 statistics accumulate in float32 and float32 running sums in float64, rounded once.
 """
 
 import math
@@ -72,13 +76,35 @@ def _finish(ctx, out, axes, keepdims):
     return out
 
 
+def _accumulator(x):
+    """The dtype to sum or multiply ``x`` in: int64 for bool and integer data, as PyTorch (numpy would sum uint8
+    in uint64), None (x's own) for floating data."""
+    return np.int64 if x.dtype.kind in "biu" else None
+
+
+def _mean_of(x, axes, n):
+    """The mean of x over ``axes`` (n elements each) with keepdims, in x's dtype: float16 summed in float32, as
+    PyTorch accumulates it (their float16 sum overflows at 65504 where the mean need not)."""
+    if x.dtype == np.float16 and type(x) is np.ndarray:
+        return (x.sum(axis=axes, keepdims=True, dtype=np.float32) / np.float32(n)).astype(np.float16)
+    return x.sum(axis=axes, keepdims=True) / x.dtype.type(n)  # 0 / 0 = nan when empty
+
+
+def _floating_only(x, what):
+    """PyTorch's mean, var, std and norm refuse bool and integer tensors; numpy would answer in float64, a dtype
+    PyTorch never gives them."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}() needs a floating tensor, got one of dtype {x.dtype} (as in PyTorch): convert "
+                        f"it first, with .float() or .double()")
+
+
 class Sum(Function):
     """Sum over ``axis``; each summed element gets the output's gradient."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _reduce_setup(ctx, x, axis, keepdims, "sum")
-        ctx.out = out = x.sum(axis=axes, keepdims=keepdims)
+        ctx.out = out = x.sum(axis=axes, keepdims=keepdims, dtype=_accumulator(x))
         return out
 
     @staticmethod
@@ -95,11 +121,11 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        _floating_only(x, "mean")
         axes = _reduce_setup(ctx, x, axis, keepdims, "mean")
         n = x.size if axes is None else math.prod([x.shape[i] for i in axes])
         ctx.count = n
-        ctx.out = out = x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(n)  # 0 / 0 = nan when empty
-        return out
+        return _finish(ctx, _mean_of(x, axes, n), axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -175,6 +201,8 @@ class LogSumExp(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        if x.dtype.kind != "f":  # bool and integer input as float32, as PyTorch's (numpy's exp would give float64)
+            x = x.astype(np.float32)
         axes = _reduce_setup(ctx, x, axis, keepdims, "logsumexp")
         m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
@@ -293,6 +321,8 @@ def arg_extremum(x, dim, keepdim, what):
     """``argmax`` / ``argmin`` of the array ``x`` as an int64 array: over the flattened array (``dim=None``,
     shape all ones with ``keepdim``) or along ``dim``; the first occurrence among ties, and a nan counts as
     the extremum (its first occurrence), as in PyTorch and numpy."""
+    if x.dtype.kind == "b":  # PyTorch refuses bool input here (max(dim=...) takes it, with its indices)
+        raise TypeError(f"{what}() does not take a bool tensor (as in PyTorch): convert it first, with .long()")
     pick = np.argmax if what == "argmax" else np.argmin
     keepdim = bool(keepdim)
     if dim is None:
@@ -405,7 +435,7 @@ def _count(x, axes):
 def _deviations(ctx, x):
     """x - mean(x) over the reduced axes (the mean of nothing is 0 / 0 = nan): computed in forward, and again
     by the rules (not saved: on the create_graph path they must be in the graph)."""
-    return x - x.sum(axis=ctx.axes, keepdims=True) / x.dtype.type(ctx.count)
+    return x - _mean_of(x, ctx.axes, ctx.count)
 
 
 def _variance(ctx, x, axes, correction):
@@ -417,6 +447,8 @@ def _variance(ctx, x, axes, correction):
     d = _deviations(ctx, x)
     dof = dt(max(0.0, n - correction))
     ctx.scale = dt(2) / dof  # PyTorch's var_backward: (2 / dof) * g * (x - mean)
+    if x.dtype == np.float16:  # summed in float32, as PyTorch (see _mean_of)
+        return ((d * d).sum(axis=axes, keepdims=True, dtype=np.float32) / np.float32(dof)).astype(np.float16), d
     return (d * d).sum(axis=axes, keepdims=True) / dof, d
 
 
@@ -428,6 +460,7 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
+        _floating_only(x, "var")
         axes = _reduce_setup(ctx, x, axis, keepdims, "var")
         out, d = _variance(ctx, x, axes, correction)
         ctx.save_for_backward(x)
@@ -453,6 +486,7 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1.0):
+        _floating_only(x, "std")
         axes = _reduce_setup(ctx, x, axis, keepdims, "std")
         var, d = _variance(ctx, x, axes, correction)
         out = _finish(ctx, np.sqrt(var), axes, keepdims)
@@ -494,14 +528,16 @@ class Norm(Function):
 
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):
+        _floating_only(x, "norm")
         axes = _reduce_setup(ctx, x, axis, keepdims, "norm")
         p = float(p)
         if (p < 0 or math.isinf(p)) and x.size == 0 and (axes is None or any(x.shape[i] == 0 for i in axes)):
             raise ValueError(f"norm: the {p:g}-norm of an empty slice is undefined (a tensor of shape {x.shape}, "
                              f"axis={axis!r}): it has no identity, as max has none")
-        a = np.abs(x)
+        w = x.astype(np.float32) if x.dtype == np.float16 else x  # float16 summed in float32, as PyTorch
+        a = np.abs(w)
         if p == 2.0:
-            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+            out = np.sqrt((w * w).sum(axis=axes, keepdims=True))
         elif p == 1.0:
             out = a.sum(axis=axes, keepdims=True)
         elif p == math.inf:
@@ -509,11 +545,11 @@ class Norm(Function):
         elif p == -math.inf:
             out = a.min(axis=axes, keepdims=True)
         elif p == 0.0:
-            out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+            out = (w != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
         else:
             out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         ctx.p, ctx.axes = p, axes
-        out = _finish(ctx, out, axes, keepdims)
+        out = _finish(ctx, out.astype(x.dtype, copy=False), axes, keepdims)
         ctx.save_for_backward(x, out)
         return out
 
@@ -578,12 +614,17 @@ class CumSum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=0):
-        ctx.shape, ctx.dtype = x.shape, x.dtype
         if x.ndim == 0:
             ctx.axis = None
-            return x.copy()
-        ctx.axis = axis
-        return np.cumsum(x, axis=axis)
+            out = x.astype(_accumulator(x) or x.dtype)  # a copy (int64 for integers, as a sum)
+        else:
+            ctx.axis = axis
+            if x.dtype.kind == "f":  # accumulated in float64 then rounded, as PyTorch: a float32 running sum
+                out = np.cumsum(x, axis=axis, dtype=np.float64).astype(x.dtype, copy=False)  # drifts by 1% in 1e6
+            else:
+                out = np.cumsum(x, axis=axis, dtype=_accumulator(x))
+        ctx.shape, ctx.dtype = out.shape, out.dtype
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -633,7 +674,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _reduce_setup(ctx, x, axis, keepdims, "prod")
-        out = np.prod(x, axis=axes, keepdims=True)
+        out = np.prod(x, axis=axes, keepdims=True, dtype=_accumulator(x))
         ctx.axes = axes
         ctx.flat_zeros = axes is None and np.count_nonzero(x == 0) > 1
         ctx.save_for_backward(x)
