@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .shapes import normalize_axes
 from .tensor import Tensor, _make
 
 
@@ -64,13 +65,13 @@ def __invert__(self):
 def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """True where some element along ``dim`` (None: all of them; an int or a tuple) is nonzero (nan is),
     as a bool tensor (PyTorch's ``any``; ``axis``/``keepdims`` are numpy's names for the same)."""
-    axis, keepdims = _dims(dim, keepdim, axis, keepdims, "any")
+    axis, keepdims = _dims(self, dim, keepdim, axis, keepdims, "any")
     return _make(np.asarray(np.any(self.data, axis=axis, keepdims=keepdims)), False, None)
 
 
 def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """True where every element along ``dim`` is nonzero, as a bool tensor (True for no elements)."""
-    axis, keepdims = _dims(dim, keepdim, axis, keepdims, "all")
+    axis, keepdims = _dims(self, dim, keepdim, axis, keepdims, "all")
     return _make(np.asarray(np.all(self.data, axis=axis, keepdims=keepdims)), False, None)
 
 
@@ -126,14 +127,15 @@ def _logical(op, a, b, symbol):
     return _make(np.asarray(out), False, None)
 
 
-def _dims(dim, keepdim, axis, keepdims, what):
-    """PyTorch's ``dim``/``keepdim`` or numpy's ``axis``/``keepdims`` (one of each pair), as numpy's."""
+def _dims(t, dim, keepdim, axis, keepdims, what):
+    """PyTorch's ``dim``/``keepdim`` or numpy's ``axis``/``keepdims`` (one of each pair), as numpy's axes of
+    ``t``, checked as the reductions check them (a 0-d tensor has the dims 0 and -1; out of range: AxisError)."""
     if axis is not None:
         if dim is not None:
             raise TypeError(f"{what}(): give dim or axis, not both")
         dim = axis
-    if isinstance(dim, list):
-        dim = tuple(dim)
+    if dim is not None:
+        dim = normalize_axes(dim, t.data.ndim, t.data.shape, what)
     return dim, bool(keepdim if keepdims is None else keepdims)
 
 

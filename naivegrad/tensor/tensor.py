@@ -108,7 +108,28 @@ def _as_array(data, dtype):
             f"Tensor() needs real numbers, got an array of dtype {arr.dtype} and shape {arr.shape}: "
             f"{_short(data)}"
         )
-    return arr if arr.dtype == target else arr.astype(target)
+    if arr.dtype == target:
+        return arr
+    if np.dtype(target).kind in "iu" and kind in "iuf" and arr.size:
+        _check_fits(arr, np.dtype(target))
+    return arr.astype(target)
+
+
+def _check_fits(arr, target):
+    """Data for an integer dtype must lie in its range, as PyTorch's ``tensor(list, dtype=)`` requires (127.5 does
+    not fit int8; 1.9 becomes 1): numpy's cast wraps 300 to 44 in int8 and makes nan INT_MIN, silently. Unlike
+    PyTorch, numpy arrays are checked too (PyTorch casts those, wrapping as numpy does)."""
+    info = np.iinfo(target)
+    if arr.dtype.kind == "f":  # compared in float64: the bounds as float16 would overflow (with a warning)
+        arr = arr.astype(np.float64, copy=False)
+    bad = (arr < info.min) | (arr > info.max)
+    if arr.dtype.kind == "f":
+        # float(info.max) rounds up to 2**63 for int64 (2**64 for uint64), a value that does not fit either
+        bad |= ~np.isfinite(arr) | (arr >= 2.0 ** (info.bits - (info.min < 0)))
+    if bad.any():
+        value = arr[bad].flat[0].item()
+        raise ValueError(f"Tensor(): the value {value!r} cannot be converted to {target} without overflow "
+                         f"(as in PyTorch; numpy would wrap it around)")
 
 
 class _FloatingDefault:

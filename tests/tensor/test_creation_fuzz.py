@@ -24,8 +24,11 @@ Documented differences left as they are (tested here as naivegrad's own rule, no
   precision, so float16 and float32 values may differ from PyTorch's by an ulp or two (the length is the same).
 - The errors are Python's (TypeError for a wrong type or dtype, ValueError for a wrong value) where PyTorch
   raises RuntimeError or IndexError: only *that* both raise is compared.
-- Casts of nan, inf and out-of-range floats to integers are undefined in C; numpy and PyTorch give the same
-  answers on this platform (x86: INT_MIN for int32 and int64, 0 for narrower types), which is what is compared.
+- Casts (``.to()``, ``.long()``...) of nan, inf and out-of-range floats to integers are undefined in C; numpy
+  and PyTorch give the same answers on this platform (x86: INT_MIN for int32 and int64, 0 for narrower types),
+  which is what is compared.
+- ``Tensor(data, dtype=<an integer dtype>)`` refuses values outside the dtype's range (ValueError) for numpy
+  arrays and negative Python ints to uint8 too, where PyTorch wraps those around (it refuses other Python data).
 """
 
 import math
@@ -169,10 +172,10 @@ def test_tensor_from_python_data_matches_pytorch(data, kind, depth, dtype, tuple
     if tuple_rows and isinstance(value, list):
         value = tuple(value)
     finite = not any(isinstance(v, float) and not math.isfinite(v) for v in np.ravel(np.array(value, object)))
-    if dtype is not None and np.dtype(dtype).kind in "biu" and not finite:
-        return  # nan and inf to an integer: the undefined casts, compared in test_casts_match_pytorch
+    if dtype is not None and np.dtype(dtype).kind == "b" and not finite:
+        return  # nan and inf to bool: the undefined casts, compared in test_casts_match_pytorch
     if dtype == "uint8" and np.any(np.array(value, np.float64) < 0):
-        return  # negative numbers to uint8: PyTorch wraps Python ints and refuses some; not a dtype here to fuzz
+        return  # negative Python ints to uint8: PyTorch wraps them (refusing negative floats); naivegrad refuses
     got = _run(lambda: Tensor(value) if dtype is None else Tensor(value, dtype=dtype))
     want = _run(lambda: torch.tensor(value, dtype=None if dtype is None else _TORCH[np.dtype(dtype)]))
     # no dtype: float32 whatever the numbers are (documented); PyTorch's values, as float32
@@ -205,6 +208,11 @@ def test_tensor_from_numpy_matches_pytorch(data, src, shape, dtype, scalar):
     if dtype is not None and np.dtype(dtype).kind in "biu" and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         return  # the undefined casts: see test_casts_match_pytorch
     got = _run(lambda: Tensor(value) if dtype is None else Tensor(value, dtype=dtype))
+    if dtype is not None and np.dtype(dtype).kind in "iu" and arr.dtype.kind != "b" and arr.size and (
+            arr.astype(np.float64).min() < np.iinfo(dtype).min or arr.astype(np.float64).max() > np.iinfo(dtype).max):
+        # values out of the integer dtype's range: PyTorch wraps a numpy array around, naivegrad refuses it
+        assert isinstance(got, ValueError) and "without overflow" in str(got), got
+        return
     want = _run(lambda: torch.tensor(arr, dtype=None if dtype is None else _TORCH[np.dtype(dtype)]))
     # no dtype: floating data keeps its dtype, everything else becomes float32 (documented)
     expected = dtype or (src if np.dtype(src).kind == "f" else "float32")
@@ -358,8 +366,6 @@ def test_reductions_dtypes_and_values_match_pytorch(pair, op, data, keepdim):
         return  # max(dim=tuple) is refused by both; numpy's axis= tuple is the "amax" case
     if op == "prod" and x.data.dtype.kind in "iu" and x.numel() > 8:
         return  # products of many integers overflow int64: wrapping is the same, but not worth the noise
-    if op in ("any", "all") and nd == 0 and dim is not None:
-        return  # dim 0 of a 0-d tensor: PyTorch takes it; any/all pass dim to numpy, which raises AxisError
     if op == "logsumexp" and dim is None and nd == 0:
         return  # torch.logsumexp over dim=() of a 0-d tensor: PyTorch's own quirk
     got = _run(lambda: _reduce(x, op, dim, keepdim, False))
@@ -496,3 +502,30 @@ def test_float32_cumsum_accumulates_in_float64_as_in_pytorch():
     assert got.dtype == np.float32
     np.testing.assert_allclose(got.data[-1], want[-1].item(), rtol=1e-6)
     np.testing.assert_allclose(got.data[-1], a.astype(np.float64).sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("value, dtype", [([300], "int8"), ([127.5], "int8"), ([-0.5], "uint8"), ([-1], "uint8"),
+                                          ([float("nan")], "int64"), ([float("inf")], "int32"), ([2.0 ** 63], "int64"),
+                                          (np.array([300.0]), "int8"), (np.array([255], np.uint8), "int8")])
+def test_data_that_does_not_fit_an_integer_dtype_is_refused(value, dtype):
+    """Tensor(data, dtype=) cast with numpy's wrap-around: [300] became [44] in int8 and nan INT_MIN, silently.
+    PyTorch refuses such Python data (it wraps numpy arrays and -1 to uint8; naivegrad refuses those too)."""
+    with pytest.raises(ValueError, match=f"cannot be converted to {dtype} without overflow"):
+        Tensor(value, dtype=dtype)
+    assert Tensor([127.0, -128.0, 1.9, -1.9], dtype="int8").tolist() == [127, -128, 1, -1]  # fits: truncated
+
+
+@pytest.mark.parametrize("op", ["any", "all"])
+def test_any_and_all_take_the_dims_of_a_0d_tensor_and_check_the_others(op):
+    """numpy's any/all refused dim 0 of a 0-d tensor, which PyTorch accepts; other dims out of range raise
+    AxisError (an IndexError, as PyTorch's), as the reductions' do."""
+    for v in (True, False):
+        t, tt = Tensor(v, dtype=bool), torch.tensor(v)
+        for dim in (0, -1):
+            assert getattr(t, op)(dim).tolist() == getattr(tt, op)(dim).item()
+            assert getattr(t, op)(dim=dim, keepdim=True).shape == ()
+    with pytest.raises(IndexError, match="out of range"):
+        getattr(Tensor(True, dtype=bool), op)(1)
+    with pytest.raises(IndexError, match="axis 2 is out of range"):
+        getattr(Tensor([[True]], dtype=bool), op)(2)
+
