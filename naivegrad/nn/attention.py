@@ -7,6 +7,10 @@ q, k and v are bias-free projections ``wq``, ``wk``, ``wv`` (each a ``Linear(C, 
 heads of C / n_head channels; each head computes softmax(q k^T / sqrt(C / n_head)) v over the positions up
 to its own; the heads are joined and projected by ``wo``. On the scalar engine this is microgpt's loop: one
 fused ``dot`` node per attention logit and per output channel.
+
+Initialisation: each projection has ``Linear``'s default, U(+-1/sqrt(C)) for weight and bias, as nanoGPT's
+``nn.Linear`` projections; torch's ``nn.MultiheadAttention`` differs on purpose here (xavier_uniform_ for its
+packed in-projection, zero biases).
 """
 
 import numpy as np

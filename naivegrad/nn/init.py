@@ -23,6 +23,15 @@ bounds and standard deviations are torch's exactly.
 Fans are torch's: for a weight of shape ``(out, in, *kernel)``, ``fan_in = in * prod(kernel)`` and
 ``fan_out = out * prod(kernel)`` (so a ``Linear`` weight ``(nout, nin)`` has ``fan_in = nin``); a parameter
 with fewer than 2 dimensions has none (ValueError), as in torch.
+
+Deliberate differences from ``torch.nn.init`` (``tests/nn/test_init_fuzz.py`` checks the rest against torch):
+
+- the numbers are numpy's (see above), so a seed does not reproduce torch's draws, only their distribution;
+- errors are ValueError/TypeError naming the value where torch's samplers raise RuntimeError (``uniform_``
+  with a > b, ``normal_`` with std < 0, a negative ``gain``, ``trunc_normal_`` with a > b or std <= 0), and
+  ``constant_`` rejects nan (torch fills it);
+- ``calculate_gain("leaky_relu", param)`` also takes numpy numbers as the slope (torch: Python int/float);
+- ``dirac_`` and ``sparse_`` are not provided.
 """
 
 import math
@@ -35,7 +44,8 @@ from ..engines import is_tensor, is_value
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_",
-    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "eye_",
+    "orthogonal_",
 ]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -189,10 +199,19 @@ def zeros_(tensor):
     return _write(tensor, np.zeros(_shape(tensor)))
 
 
+def _gain(gain):
+    # torch raises for a negative gain (its uniform_/normal_ reject the reversed bounds / negative std); taking
+    # abs(gain) instead silently drew from a distribution the caller did not ask for.
+    gain = _real("gain", gain)
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got gain={gain!r}")
+    return gain
+
+
 def xavier_uniform_(tensor, gain=1.0, generator=None, seed=None):
     """Glorot / Xavier uniform: U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = _real("gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = _gain(gain) * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
     return uniform_(tensor, -a, a, generator=generator, seed=seed)
 
@@ -200,8 +219,8 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, seed=None):
 def xavier_normal_(tensor, gain=1.0, generator=None, seed=None):
     """Glorot / Xavier normal: N(0, std^2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = _real("gain", gain) * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, abs(std), generator=generator, seed=seed)
+    std = _gain(gain) * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator=generator, seed=seed)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -238,3 +257,72 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         return tensor
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     return normal_(tensor, 0.0, std, generator=generator, seed=seed)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, seed=None):
+    """N(mean, std^2) truncated to [a, b]: draws outside [a, b] are redrawn, as torch's. ``a`` and ``b`` are
+    values, not multiples of ``std`` (the default [-2, 2] is two standard deviations only when std=1).
+
+    As torch: when [a, b] holds more than 0.3 of the normal's mass, normal draws are redrawn until inside;
+    otherwise uniform draws on [a, b] are accepted with the normal density relative to its peak on [a, b]
+    (exact, and fast far in a tail). A mean more than 2 std outside [a, b] gets torch's warning.
+    """
+    shape = _shape(tensor)
+    mean, std, a, b = _real("mean", mean), _real("std", std), _real("a", a), _real("b", b)
+    if std <= 0:
+        raise ValueError(f"trunc_normal_ needs std > 0, got std={std!r}")
+    if a > b:
+        raise ValueError(f"trunc_normal_ needs a <= b, got a={a!r} and b={b!r}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    rng = _rng(generator, seed)
+
+    def cdf(x):
+        return (1.0 + math.erf((x - mean) / (std * math.sqrt(2.0)))) / 2.0
+
+    if cdf(b) - cdf(a) > 0.3:
+        out = rng.normal(mean, std, size=shape)
+        redraw = (out < a) | (out > b)
+        while redraw.any():
+            out[redraw] = rng.normal(mean, std, size=int(redraw.sum()))
+            redraw = (out < a) | (out > b)
+    else:
+        peak = min(max(mean, a), b)  # where the density is highest on [a, b]
+
+        def rejected(x):
+            return np.log(rng.uniform(size=x.shape)) > 0.5 * (((peak - mean) / std) ** 2 - ((x - mean) / std) ** 2)
+
+        out = rng.uniform(a, b, size=shape)
+        redraw = rejected(out)
+        while redraw.any():
+            out[redraw] = rng.uniform(a, b, size=int(redraw.sum()))
+            redraw[redraw] = rejected(out[redraw])
+    return _write(tensor, out)
+
+
+def eye_(tensor):
+    """The identity matrix (ones on the diagonal, zeros elsewhere; rectangular too) in a 2-d parameter."""
+    shape = _shape(tensor)
+    if len(shape) != 2:
+        raise ValueError(f"eye_ takes a parameter with 2 dimensions, got shape {shape}")
+    return _write(tensor, np.eye(*shape))
+
+
+def orthogonal_(tensor, gain=1.0, generator=None, seed=None):
+    """A (semi-)orthogonal matrix times ``gain``, as torch's: the trailing dimensions are flattened into
+    columns, and Q of the QR factorisation of a N(0, 1) matrix, its columns' signs fixed by R's diagonal (so Q
+    is uniform, Haar-distributed); orthonormal rows when rows < columns. Zero elements: left as it is.
+    """
+    shape = _shape(tensor)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal_ takes a parameter with 2 or more dimensions, got shape {shape}")
+    gain = _real("gain", gain)
+    if 0 in shape:
+        return tensor
+    rows = shape[0]
+    flat = _rng(generator, seed).standard_normal((rows, math.prod(shape[1:])))
+    wide = rows < flat.shape[1]
+    q, r = np.linalg.qr(flat.T if wide else flat)
+    q = q * np.sign(np.diag(r))
+    return _write(tensor, gain * (q.T if wide else q).reshape(shape))

@@ -2,7 +2,7 @@
 Linear, activations and Sequential.
 
 Initialisation is PyTorch's default for ``torch.nn.Linear``: weight and bias uniform in
-±1/sqrt(fan_in). Values are drawn once with numpy from ``seed`` and rounded to float32, so that every backend
+±1/sqrt(fan_in); micrograd's Neuron, Layer and MLP use it too (micrograd itself drew U(-1, 1)). Values are drawn once with numpy from ``seed`` and rounded to float32, so that every backend
 and dtype starts from bit-identical numbers.
 """
 
