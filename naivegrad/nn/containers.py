@@ -101,7 +101,7 @@ class ModuleList(_Container):
     def _members(self):
         return list(self._items)
 
-    def children(self):
+    def _child_items(self):
         for i, m in enumerate(self._items):
             yield str(i), m
 
@@ -199,7 +199,7 @@ class ModuleDict(_Container):
     def _members(self):
         return list(self._dict.values())
 
-    def children(self):
+    def _child_items(self):
         yield from self._dict.items()
 
     def _check_key(self, key):

@@ -198,7 +198,7 @@ class Sequential(Module):
             self.dtype = dtypes.pop()
         self.items = list(modules)
 
-    def children(self):
+    def _child_items(self):
         for i, m in enumerate(self.items):
             yield str(i), m
 

@@ -198,11 +198,9 @@ class Module:
         params[name] = param
         object.__setattr__(self, name, param)
 
-    def children(self):
-        """(name, module) for each direct sub-module, in definition order; lists of modules count by index.
-
-        Unlike PyTorch's ``children()`` these are pairs (its ``named_children``), and a module held under two
-        names comes under each, as in the state dict; ``named_children()`` gives it once, as PyTorch."""
+    def _child_items(self):
+        # (name, module) for each direct sub-module, in definition order, lists of modules by index; a module
+        # held under two names comes under each, as the state dict has it.
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
@@ -210,11 +208,17 @@ class Module:
                 for i, m in enumerate(value):
                     yield f"{name}.{i}", m
 
+    def children(self):
+        """Each direct sub-module once, in definition order, as PyTorch's ``children()`` (with names:
+        ``named_children()``)."""
+        for _, m in self.named_children():
+            yield m
+
     def named_children(self):
         """(name, module) for each direct sub-module, each module once, as PyTorch's ``named_children``
-        (``children()`` gives a module held under two names twice, as the state dict has it)."""
+        (lists of modules held as attributes count by index: ``"blocks.0"``)."""
         seen = set()
-        for name, m in self.children():
+        for name, m in self._child_items():
             if id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
@@ -271,7 +275,7 @@ class Module:
         for name, p in self._parameters.items():
             if p is not None:
                 yield prefix + name, p
-        for name, child in self.children():
+        for name, child in self._child_items():
             yield from child._all_named_parameters(prefix + name + ".")
 
     def parameters(self):
@@ -305,7 +309,7 @@ class Module:
         for p in self._parameters.values():
             if p is not None:
                 out.append(p)
-        for _, child in self.children():
+        for _, child in self._child_items():
             child._collect_parameters(out)
 
     def zero_grad(self):
@@ -347,7 +351,7 @@ class Module:
         for name, b in self.__dict__.get("_buffers", {}).items():
             if b is not None:
                 yield prefix + name, b, True
-        for name, child in self.children():
+        for name, child in self._child_items():
             yield from child._named_state(prefix + name + ".")
 
     def grad_dict(self):
@@ -487,7 +491,7 @@ class Module:
 
     def __repr__(self):
         head = f"{type(self).__name__}({self.extra_repr()})"
-        kids = list(self.children())
+        kids = list(self._child_items())
         if not kids:
             return head
         lines = [head[:-1] + (", " if self.extra_repr() else "") + f"backend={self.backend!r}) ("]
@@ -504,7 +508,7 @@ def _named_modules(module, prefix, seen=None, remove_duplicate=True):
             return
         seen.add(id(module))
     yield prefix, module
-    for name, child in module.children():
+    for name, child in module._child_items():
         yield from _named_modules(child, f"{prefix}.{name}" if prefix else name, seen, remove_duplicate)
 
 

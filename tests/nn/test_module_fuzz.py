@@ -45,8 +45,6 @@ Deliberate differences, documented in ``Module``'s docstrings and not fuzzed as 
 - a tied parameter given two different values in one state dict raises (torch keeps the last);
 - a key that names a sub-module itself (``"enc"`` for the module ``enc``) is reported as unexpected; torch
   ignores it silently;
-- ``children()`` yields ``(name, module)`` pairs (torch's ``named_children``) and lists a module held under
-  two names twice, as ``state_dict()`` needs; ``named_children()`` is torch's;
 - a plain Python list or tuple of modules held as an attribute is registered (torch only registers a
   ``ModuleList``); not drawn here;
 - a state dict without version metadata (a plain dict, ``safetensors.torch.load_file``'s) is taken by torch
@@ -238,7 +236,7 @@ def submodule(root, path):
         return root.get_submodule(path)
     m = root
     for part in path.split("."):
-        m = dict(m.children())[part]
+        m = dict(m.named_children())[part]
     return m
 
 
@@ -311,6 +309,8 @@ def test_structure_matches_torch(spec, pairs, backend, data):
     assert (names(ours.named_modules(remove_duplicate=False))
             == names(theirs.named_modules(remove_duplicate=False)))
     assert names(ours.named_children()) == names(theirs.named_children())
+    assert [id(m) for m in ours.children()] == [id(m) for _, m in ours.named_children()]
+    assert len(list(ours.children())) == len(list(theirs.children()))
     for method in ("named_parameters", "named_buffers", "named_modules"):
         assert names(getattr(ours, method)(prefix="top")) == names(getattr(theirs, method)(prefix="top")), method
     ours_types = [type(m).__name__ for m in ours.modules()]
@@ -542,7 +542,7 @@ def test_a_shared_modules_buffers_are_listed_once():
     m.dec = bn
     assert names(m.named_buffers()) == ["enc.running_mean", "enc.running_var", "enc.num_batches_tracked"]
     assert len(list(m.named_buffers(remove_duplicate=False))) == 6 and len(m.state_dict()) == 10
-    assert names(m.named_children()) == ["enc"] and names(m.children()) == ["enc", "dec"]
+    assert names(m.named_children()) == ["enc"] and list(m.children()) == [bn]
 
 
 def test_load_state_dict_returns_missing_and_unexpected_keys_as_torch():
@@ -670,3 +670,16 @@ def test_a_buffer_takes_only_arrays():
     del bn.running_mean
     bn.running_mean = nn.Linear(1, 1)  # a deleted buffer's name is free
     assert names(bn.named_children()) == ["running_mean"]
+
+
+def test_children_are_modules_each_once_as_in_torch():
+    """children() yielded (name, module) pairs, a module held under two names twice: ``for layer in
+    model.children(): layer(x)`` failed on a tuple. Now the modules, each once, as torch's children()."""
+    lin = nn.Linear(2, 2)
+    m, tm = Box(), torch.nn.Module()
+    m.a, m.b, m.c = lin, nn.ReLU(), lin
+    tlin = torch.nn.Linear(2, 2)
+    tm.a, tm.b, tm.c = tlin, torch.nn.ReLU(), tlin
+    assert [type(c).__name__ for c in m.children()] == [type(c).__name__ for c in tm.children()] == ["Linear", "ReLU"]
+    assert list(m.children())[0] is lin
+
