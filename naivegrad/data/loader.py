@@ -23,7 +23,8 @@ class DataLoader:
 
     Each batch is a tuple with one fresh array per input array. Iterating continues where the previous
     iteration stopped: a full pass is one epoch, and breaking out mid-epoch then iterating again resumes
-    that epoch (one iterator at a time). ``len(loader)`` is the number of batches in a full epoch.
+    that epoch. One iterator at a time: starting a new one (or ``load_state_dict``) retires the previous one,
+    whose next ``next()`` raises RuntimeError. ``len(loader)`` is the number of batches in a full epoch.
 
     >>> X, y = np.zeros((100, 2)), np.arange(100)
     >>> loader = DataLoader(X, y, batch_size=32, shuffle=True, seed=0)
@@ -34,10 +35,13 @@ class DataLoader:
     def __init__(self, *arrays, batch_size=1, shuffle=False, seed=None, drop_last=False):
         if not arrays:
             raise TypeError("DataLoader needs at least one array")
+        given = arrays
         arrays = tuple(np.asarray(a) for a in arrays)
         for i, a in enumerate(arrays):
             if a.ndim == 0:
-                raise ValueError(f"array {i} is a scalar; DataLoader needs arrays with a first (sample) axis")
+                # numpy makes a 0-d array of anything it cannot iterate (a generator, a dict): say what it was.
+                raise ValueError(f"array {i} is a scalar ({type(given[i]).__name__}: {given[i]!r}); DataLoader "
+                                 f"needs arrays with a first (sample) axis")
         lengths = [len(a) for a in arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"arrays must have the same length (number of samples), got lengths {lengths}")
@@ -58,6 +62,7 @@ class DataLoader:
         self.seed = int(np.random.default_rng().integers(2**63)) if seed is None else seed
         self._epoch = 0
         self._batch_index = 0
+        self._generation = 0  # counts iterators (and loaded states); only the newest iterator may advance
 
     @property
     def epoch(self):
@@ -81,9 +86,21 @@ class DataLoader:
         return rng.permutation(self.num_samples)
 
     def __iter__(self):
+        # The loader holds one position, so a new iterator takes it over. An older iterator still alive would
+        # hand out batches the new one also gives (or skip some) and overwrite the position: it is retired,
+        # and advancing it raises instead of silently repeating samples.
+        self._generation += 1
+        return self._batches(self._generation)
+
+    def _batches(self, generation):
         epoch, start, n_batches, bs = self._epoch, self._batch_index, len(self), self.batch_size
         order = self.order(epoch) if self.shuffle else None
         for i in range(start, n_batches):
+            if generation != self._generation:
+                raise RuntimeError(
+                    "this DataLoader iterator was superseded by a newer iteration of the same loader (or by "
+                    "load_state_dict): a loader hands out one sequence of batches, iterate it one loop at a time"
+                )
             # The state moves on as the batch is handed out, so a checkpoint saved after training on it
             # resumes with the next one; after an epoch's last batch it already points at the next epoch.
             if i + 1 == n_batches:
@@ -123,6 +140,7 @@ class DataLoader:
                 f"(an epoch has {len(self)} batches)"
             )
         self.seed, self._epoch, self._batch_index = seed, epoch, batch_index
+        self._generation += 1  # a live iterator would continue from the old position: retire it
 
     def __repr__(self):
         return (f"DataLoader(num_samples={self.num_samples}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
