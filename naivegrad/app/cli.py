@@ -134,7 +134,8 @@ def build_parser():
     g.add_argument("--seed", type=int, help="seeds the data, the initial weights and the batch order (default: 0)")
     g = t.add_argument_group("language models (--dataset names)")
     g.add_argument("--block-size", type=int, metavar="N",
-                   help="context: characters the mlp reads (default 3); gpt: positions, >= 16 (default 16)")
+                   help="context: characters the mlp reads (default 3, at most 16); gpt: positions, >= 16 "
+                        "(default 16)")
     g.add_argument("--n-embd", type=int, metavar="C", help="embedding width (default: gpt 64, mlp 10)")
     g.add_argument("--n-layer", type=int, metavar="L", help="transformer blocks of the gpt (default: 4)")
     g.add_argument("--n-head", type=int, metavar="H", help="attention heads of the gpt (default: 4)")

@@ -40,9 +40,11 @@ RESUME_FIXED = ("dataset", "samples", "noise", "classes", "test_fraction", "seed
                 "optimizer", "batch_size", "l2", "block_size", "n_embd", "n_layer", "n_head", "weight_decay")
 
 #: Bounds far beyond any sensible run of this command, so that a typo or a crafted checkpoint cannot ask for
-#: terabytes: points of a generated 2-D set, and weights of the MLP.
+#: terabytes: points of a generated 2-D set, and weights of the MLP. The noise of a 2-D set is bounded for the
+#: same reason: the points span a few units, and noise of 1e308 makes them inf (a "diverged" run blaming --lr).
 MAX_SAMPLES = 10_000_000
 MAX_WEIGHTS = 100_000_000
+MAX_NOISE = 1e6
 
 MNIST_HELD_OUT = 2000  # the last 2,000 of the 10,000 test digits: the split the README's accuracies use
 _MNIST_FIXED = {"samples": 10000, "noise": 0.0, "classes": 10, "test_fraction": MNIST_HELD_OUT / 10000}
@@ -185,6 +187,8 @@ def resolve(settings):
         if samples > MAX_SAMPLES:
             raise ConfigError(f"--samples must be at most {MAX_SAMPLES:,}, got {samples:,}")
         noise = _real_at_least("--noise", s.get("noise", 0.25 if dataset == "blobs" else 0.1), 0.0)
+        if noise > MAX_NOISE:
+            raise ConfigError(f"--noise must be at most {MAX_NOISE:g}, got {noise:g}")
         default_classes = {"blobs": 3}.get(dataset, 2)
         classes = _int_at_least("--classes", s.get("classes", default_classes), 2)
         if dataset in ("moons", "circles") and classes != 2:
@@ -192,7 +196,7 @@ def resolve(settings):
         if classes > samples:
             raise ConfigError(f"--classes {classes} needs at least as many --samples, got {samples}")
         test_fraction = _real_at_least("--test-fraction", s.get("test_fraction", 0.0), 0.0)
-        n_test = _n_test(samples, test_fraction)
+        n_test = _n_test(samples, min(test_fraction, 1.0))  # 1e308 * samples would be inf: no integer count
         if test_fraction >= 1.0 or (test_fraction > 0 and not 1 <= n_test <= samples - 1):
             raise ConfigError(f"--test-fraction {test_fraction:g} of {samples} samples leaves "
                               f"{samples - n_test} to train and {n_test} to test: use a fraction in (0, 1) "
@@ -318,6 +322,9 @@ def _resolve_names(s):
     only("hidden", ("mlp",), "give the MLP's hidden width with --model mlp")
     only("block_size", ("gpt", "mlp"), "the bigram reads one character")
     block_size = _int_at_least("--block-size", s.get("block_size", d["block_size"]), 1)
+    if model == "mlp" and block_size > NAME_SEQUENCE:  # more reads only padding, in an (examples, B) array
+        raise ConfigError(f"--block-size {block_size} is longer than a name can be: the MLP's context holds at most "
+                          f"the start token and 15 characters, so --block-size must be <= {NAME_SEQUENCE}")
     if model == "gpt" and block_size < NAME_SEQUENCE:
         raise ConfigError(f"--block-size {block_size} is too short for the transformer: it reads a whole name, the "
                           f"start token and up to 15 characters, so --block-size must be >= {NAME_SEQUENCE}")

@@ -32,6 +32,8 @@ def check_output_path(option, path, suffixes=None):
     folder or a special file, its name ends in one of ``suffixes`` (when given), and a file can be created
     next to it (probed as the atomic writer will write it: a read-only or special file system, or a folder
     without write permission, is refused here, before any work)."""
+    if not path:  # "" would otherwise be the current folder (or, in a truth test, no path at all)
+        raise UsageError(f"{option} '': give a file name, not an empty one")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         blocker = _file_on_the_way(folder)

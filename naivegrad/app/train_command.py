@@ -24,11 +24,11 @@ def train(args):
     if args.save_every is not None:
         if args.save_every < 1:
             raise UsageError(f"--save-every must be >= 1, got {args.save_every}")
-        if not args.save:
+        if args.save is None:
             raise UsageError("--save-every needs --save CKPT.npz (where to write)")
-    if args.save:
+    if args.save is not None:  # not a truth test: --save "" is refused, not ignored
         check_output_path("--save", args.save, (".npz",))
-    if args.plot:
+    if args.plot is not None:
         check_output_path("--plot", args.plot, (".png",))
         try:
             plots.require_matplotlib()  # before training: a long run should not end in "cannot plot"
@@ -139,7 +139,7 @@ def _settings(args):
     """The resolved Config of the run ``args`` ask for, and the checkpoint's arrays when resuming (else None)."""
     given = {k: getattr(args, k) for k in config.SETTINGS if getattr(args, k) is not None}
     try:
-        if not args.resume:
+        if args.resume is None:  # --resume "" is "no checkpoint at ''", not a fresh run
             return config.resolve(given), None
         saved, arrays = checkpoint.read(args.resume)
         return config.resume(saved, given, args.resume), arrays
