@@ -57,12 +57,12 @@ def sample(args):
         raise UsageError(f"cannot sample from {args.checkpoint}: its weights do not fit the model its settings "
                          f"describe: {one_line(detail)}") from None
     model.eval()
-    with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+    with one_blas_thread():
         try:
             drawn = sample_names(model, args.num, args.seed, args.temperature, prompt)
-        except ValueError as e:  # a tiny T: logits / T overflow and the probabilities are nan
-            raise UsageError(f"--temperature {args.temperature!r} is too small to sample with ({one_line(e)}): "
-                             f"give 0 for the likeliest names, or a larger T") from None
+        except ValueError as e:  # probabilities numpy refuses (nan logits of a damaged model): one line
+            raise UsageError(f"cannot sample from {args.checkpoint} at --temperature {args.temperature!r}: "
+                             f"{one_line(e)}") from None
     if len(drawn) < args.num:
         raise UsageError(f"{args.checkpoint}: the model keeps ending names before their first letter "
                          f"({len(drawn)} of {args.num} drawn); train it longer")

@@ -90,8 +90,11 @@ class LanguageModel(Module):
                 if temperature == 0:
                     nxt = logits.argmax(axis=1)
                 else:
-                    z = logits / temperature
-                    p = np.exp(z - z.max(axis=1, keepdims=True))
+                    # shifted before dividing: logits / T would overflow for a tiny T (inf - inf = nan); this
+                    # way only the unlikely letters overflow, to -inf, whose probability is then exactly 0
+                    with np.errstate(over="ignore"):
+                        z = (logits - logits.max(axis=1, keepdims=True)) / temperature
+                    p = np.exp(z)
                     p /= p.sum(axis=1, keepdims=True)
                     nxt = np.array([rng.choice(self.vocab_size, p=row) for row in p])
                 ids = np.concatenate([ids, nxt.astype(np.int64)[:, None]], axis=1)
