@@ -92,6 +92,7 @@ def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=
                         if pg is not None and p is None:
                             raise _not_a_tensor(ctx, i)
                         continue
+                    # _accumulate's body, inlined: this is the walk's innermost loop, once per operand
                     d = p.data
                     if type(pg) is not np.ndarray or pg.shape != d.shape or pg.dtype != d.dtype:
                         pg = _conform(pg, d, ctx)
